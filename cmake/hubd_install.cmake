@@ -1,0 +1,21 @@
+# `cmake --install` for plugin authors: the C ABI headers, the C++ SDK, the linker version script and a
+# CMake package, so that an out-of-tree plugin does find_package(hubd) and hubd_add_plugin(name src...).
+# Component "plugin_dev" installs only these (the integration test uses it); the default install
+# includes them too.
+include(CMakePackageConfigHelpers)
+
+install(TARGETS hubd_plugin_api EXPORT hubdTargets COMPONENT plugin_dev)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/plugin_api/hubd DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+  COMPONENT plugin_dev FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp")
+install(FILES ${PROJECT_SOURCE_DIR}/plugin_api/hubd_plugin.map
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/hubd COMPONENT plugin_dev)
+install(EXPORT hubdTargets NAMESPACE hubd:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hubd COMPONENT plugin_dev)
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/hubdConfig.cmake.in
+  ${CMAKE_BINARY_DIR}/hubdConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hubd
+  PATH_VARS CMAKE_INSTALL_DATADIR CMAKE_INSTALL_LIBDIR)
+write_basic_package_version_file(${CMAKE_BINARY_DIR}/hubdConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
+install(FILES ${CMAKE_BINARY_DIR}/hubdConfig.cmake ${CMAKE_BINARY_DIR}/hubdConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hubd COMPONENT plugin_dev)

@@ -1,0 +1,25 @@
+# Compile options shared by every target of our own code.
+add_library(hubd_options INTERFACE)
+target_compile_options(hubd_options INTERFACE
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Werror -Wno-error=deprecated-declarations>
+  # GCC 12's optimizer reports these inside libstdc++'s inlined string and vector code where nothing
+  # is wrong (GCC bugs 105329, 105651, 106199): keep them visible, but not fatal, at -O2.
+  $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<CXX_COMPILER_ID:GNU>>:-Wno-error=restrict -Wno-error=stringop-overflow -Wno-error=array-bounds -Wno-error=maybe-uninitialized>
+  $<$<COMPILE_LANGUAGE:C>:-Wall -Wextra -Werror>)
+target_compile_definitions(hubd_options INTERFACE
+  HUBD_VERSION="${PROJECT_VERSION}"
+  BOOST_ASIO_NO_DEPRECATED
+  SPDLOG_FMT_EXTERNAL)
+if(HUBD_SANITIZE)
+  target_compile_options(hubd_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(hubd_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+# Plugins are built hidden, exporting only the entry symbol.
+function(hubd_add_plugin name)
+  add_library(${name} MODULE ${ARGN})
+  target_link_libraries(${name} PRIVATE hubd_plugin_api hubd_options)
+  set_target_properties(${name} PROPERTIES PREFIX "" C_VISIBILITY_PRESET hidden CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/plugins)
+  target_link_options(${name} PRIVATE -Wl,--version-script=${PROJECT_SOURCE_DIR}/plugin_api/hubd_plugin.map -Wl,--no-undefined)
+endfunction()

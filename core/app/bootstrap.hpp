@@ -1,0 +1,40 @@
+#pragma once
+// Start-up: makes the database agree with the config, in JupyterHub's order (rbac.md §5.3):
+// custom scopes → roles (create, update, delete) → users (admin_users, allowed_users) → load_groups
+// → services → role assignments → admin flags ↔ admin role → blocked-user stripping.
+//
+// hubd's provenance rule (rbac.md §12.1) decides what "delete roles not in the config" means: only
+// roles whose source is `config` disappear when the config drops them; roles made through the roles
+// API or by a plugin or authenticator stay.
+#include "core/app/config.hpp"
+
+#include <string>
+#include <vector>
+
+namespace hubd::core::model {
+class hub_model;
+}
+namespace hubd::core::rbac {
+class scope_table;
+}
+
+namespace hubd::core::app {
+
+struct bootstrap_report {
+  std::vector<std::string> warnings;  // logged by the caller
+  std::size_t users_created = 0;
+  std::size_t roles_created = 0;
+  std::size_t roles_deleted = 0;
+};
+
+// Adds JupyterHub.custom_scopes (and `plugin_scopes`, registered by plugins: {"custom:x": {...}})
+// to the table. Throws config_error naming the scope, the key and the file line.
+void define_custom_scopes(const config& cfg, const nlohmann::json& plugin_scopes, rbac::scope_table& table,
+                          std::vector<std::string>& warnings);
+
+// Applies roles, users, groups, services and assignments. Blocks until everything is durable
+// (start-up only). Throws config_error naming the key and file line for config mistakes, and
+// std::runtime_error for database failures.
+bootstrap_report apply_config(const config& cfg, const rbac::scope_table& table, model::hub_model& model);
+
+}  // namespace hubd::core::app

@@ -1,0 +1,87 @@
+#pragma once
+// hubd's configuration: a TOML file whose tables and keys mirror JupyterHub's traitlets names
+// (`c.JupyterHub.base_url` is `[JupyterHub] base_url`). Every key is declared once in the schema
+// (config_schema.cpp); the loader rejects unknown keys and wrong types, naming the file and line,
+// fills in defaults, and hands the rest of hubd plain JSON.
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hubd::core::app {
+
+// A config error always names where it comes from: "hub.toml:12: JupyterHub.bind_url: ...".
+class config_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class value_kind {
+  string,
+  boolean,
+  integer,
+  number,
+  string_list,
+  table,            // a table of free keys (checked by whoever reads it)
+  string_map,       // a table of string values (environment-like)
+  array_of_tables,  // [[X.y]]: each element checked against `fields`
+  table_of_tables,  // {name = {...}}: each value checked against `fields`
+  any,
+};
+
+struct config_key {
+  std::string_view name;
+  value_kind kind;
+  nlohmann::json default_value;
+  std::string_view doc;
+  std::vector<config_key> fields = {};  // for array_of_tables / table_of_tables
+  bool extra_fields_warn = false;        // unknown nested fields only warn (as JupyterHub does)
+};
+
+struct config_section {
+  std::string_view name;  // "JupyterHub", "Authenticator", "Spawner", ...
+  std::string_view doc;
+  std::vector<config_key> keys;
+};
+
+// Every section and key hubd knows. `plugins` is special: `[plugins.NAME]` tables hold free keys
+// that the named plugin checks, plus the host keys in plugin_host_keys().
+const std::vector<config_section>& config_schema();
+const std::vector<config_key>& plugin_host_keys();
+
+struct config {
+  // {"JupyterHub": {...}, "Authenticator": {...}, ..., "plugins": {"NAME": {...}}} with defaults filled in.
+  nlohmann::json values;
+  // The file it came from; empty for the embedded defaults and for text.
+  std::filesystem::path file;
+  // The name messages use for where the config came from ("hub.toml", "embedded defaults").
+  std::string source_name = "embedded defaults";
+  // Source line of every key path that appeared in the file ("JupyterHub.load_roles[0].scopes").
+  std::map<std::string, int, std::less<>> lines;
+  // Warnings found while loading (unknown nested fields that JupyterHub only warns about).
+  std::vector<std::string> warnings;
+
+  const nlohmann::json& section(std::string_view name) const;
+  const nlohmann::json& get(std::string_view section, std::string_view key) const;
+  // "hub.toml:12: JupyterHub.bind_url" (or "embedded defaults: JupyterHub.bind_url") for messages.
+  std::string where(std::string_view key_path) const;
+  // The folder relative paths in the config are resolved against (the config file's folder, or cwd).
+  std::filesystem::path base_dir() const;
+  // Resolve a path-valued setting against base_dir().
+  std::filesystem::path resolve_path(std::string_view p) const;
+  // The folders and files scanned for plugins: JupyterHub.plugins_dir, then JupyterHub.plugin_paths.
+  std::vector<std::filesystem::path> plugin_folders() const;
+};
+
+config load_config_file(const std::filesystem::path& file);
+config load_config_text(std::string_view toml_text, std::string_view source_name = "config");
+// The embedded defaults: what hubd runs on without --config.
+config default_config();
+// The commented default config `hubd generate-config` prints.
+std::string generate_default_config();
+
+}  // namespace hubd::core::app

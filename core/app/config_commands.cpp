@@ -1,0 +1,69 @@
+// check-config and generate-config, and the --config option every command shares.
+#include "core/app/commands.hpp"
+#include "core/app/config.hpp"
+
+#include <iostream>
+
+namespace hubd::core::app {
+
+std::string take_config_option(arg_list& args) {
+  for (auto it = args.begin(); it != args.end(); ++it) {
+    if (*it == "--config" || *it == "-f") {
+      if (it + 1 == args.end()) return {};
+      std::string value = *(it + 1);
+      args.erase(it, it + 2);
+      return value;
+    }
+    if (it->rfind("--config=", 0) == 0) {
+      std::string value = it->substr(9);
+      args.erase(it);
+      return value;
+    }
+  }
+  return {};
+}
+
+std::optional<config> config_from_args(const arg_list& args, std::string_view command, int& exit_status,
+                                       std::string* file_out) {
+  arg_list rest = args;
+  std::string file = take_config_option(rest);
+  if (file_out) *file_out = file;
+  if (!rest.empty()) {
+    std::cerr << "hubd " << command << ": unexpected argument '" << rest.front() << "'\n";
+    exit_status = 2;
+    return std::nullopt;
+  }
+  try {
+    return file.empty() ? default_config() : load_config_file(file);
+  } catch (const config_error& e) {
+    std::cerr << "config error: " << e.what() << "\n";
+    exit_status = 1;
+    return std::nullopt;
+  }
+}
+
+int check_config_command(const arg_list& args) {
+  arg_list rest = args;
+  std::string file = take_config_option(rest);
+  if (file.empty() && !rest.empty()) file = rest.front();
+  if (file.empty()) {
+    std::cerr << "usage: hubd check-config FILE\n";
+    return 2;
+  }
+  try {
+    config cfg = load_config_file(file);
+    for (const auto& w : cfg.warnings) std::cerr << "warning: " << w << "\n";
+    std::cout << file << ": ok\n";
+    return 0;
+  } catch (const config_error& e) {
+    std::cerr << "config error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int generate_config_command(const arg_list&) {
+  std::cout << generate_default_config();
+  return 0;
+}
+
+}  // namespace hubd::core::app

@@ -1,0 +1,38 @@
+#pragma once
+// The running hub: owns every component and starts and stops them in order. run_command.cpp is
+// its only user in production; tests may build one in-process.
+#include "core/app/config.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hubd::core::app {
+
+class hub_app {
+public:
+  explicit hub_app(config cfg);
+  ~hub_app();
+  hub_app(const hub_app&) = delete;
+  hub_app& operator=(const hub_app&) = delete;
+
+  // Loads plugins, opens the database, applies the config and starts serving. Throws config_error
+  // (config mistakes: key and line) or std::runtime_error (anything else), with a message for people.
+  void start();
+  // Blocks until SIGINT/SIGTERM or a shutdown request through the API.
+  void wait_for_shutdown();
+  // Stops serving, cancels plugin work and makes every acknowledged change durable. Idempotent.
+  void stop();
+
+  // Bound HTTP ports, in listening order (hub_bind_url, then bind_url when hubd serves it itself).
+  std::vector<unsigned short> ports() const;
+
+private:
+  struct parts;
+  void wire_api(const std::string& base_url);
+  void wire_pages();
+  config cfg_;
+  std::unique_ptr<parts> parts_;
+};
+
+}  // namespace hubd::core::app

@@ -1,0 +1,94 @@
+// The "dummy" authenticator, like JupyterHub's DummyAuthenticator: accepts any user name, and when
+// [plugins.dummy] password is set, requires that shared password. For testing only.
+#include <hubd/sdk.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <string>
+
+namespace {
+
+using nlohmann::json;
+
+const hubd_host* g_host = nullptr;
+
+struct dummy {
+  std::string password;  // empty: any password
+};
+
+hubd_plugin_obj* create(hubd_host_obj*, hubd_str config_json, hubd_sink* err) noexcept {
+  return hubd::sdk::barrier<hubd_plugin_obj*>(nullptr, [&]() -> hubd_plugin_obj* {
+    json cfg = json::parse(hubd::sdk::view(config_json), nullptr, false);
+    if (!cfg.is_object()) {
+      hubd::sdk::write(err, "[plugins.dummy] config is not a JSON object");
+      return nullptr;
+    }
+    auto d = std::make_unique<dummy>();
+    for (const auto& [key, value] : cfg.items()) {
+      if (key == "password") {
+        if (!value.is_string()) {
+          hubd::sdk::write(err, "[plugins.dummy] password: must be a string");
+          return nullptr;
+        }
+        d->password = value.get<std::string>();
+      } else {
+        hubd::sdk::write(err, "[plugins.dummy] unknown config key '" + key + "' (known: password)");
+        return nullptr;
+      }
+    }
+    return reinterpret_cast<hubd_plugin_obj*>(d.release());
+  });
+}
+
+void destroy(hubd_plugin_obj* self) noexcept { delete reinterpret_cast<dummy*>(self); }
+
+void authenticate(hubd_plugin_obj* self, hubd_host_obj*, hubd_op* op, hubd_str input) noexcept {
+  hubd::sdk::op_barrier(g_host, op, [&] {
+    const auto* d = reinterpret_cast<const dummy*>(self);
+    json data = json::parse(hubd::sdk::view(input), nullptr, false);
+    if (!data.is_object()) {
+      hubd::sdk::fail(g_host, op, 400, "login data is not a JSON object");
+      return;
+    }
+    std::string username = data.value("username", std::string());
+    std::string password = data.contains("password") && data["password"].is_string() ? data["password"].get<std::string>() : "";
+    if (username.empty() || (!d->password.empty() && password != d->password)) {
+      hubd::sdk::complete(g_host, op, HUBD_DENIED, R"({"message":"Invalid username or password"})");
+      return;
+    }
+    hubd::sdk::complete(g_host, op, HUBD_OK, json{{"name", username}}.dump());
+  });
+}
+
+hubd_authenticator_vtbl make_vtbl() {
+  hubd_authenticator_vtbl v{};
+  v.struct_size = sizeof v;
+  v.flags = HUBD_FLAG_CONCURRENT;  // read-only after create
+  v.create = &create;
+  v.destroy = &destroy;
+  v.authenticate = &authenticate;
+  return v;
+}
+const hubd_authenticator_vtbl vtbl = make_vtbl();
+
+const void* get_factory(const char* id) noexcept {
+  return std::strcmp(id, HUBD_FACTORY_AUTHENTICATOR) == 0 ? &vtbl : nullptr;
+}
+
+const hubd_plugin_desc desc = {sizeof(hubd_plugin_desc), HUBD_KIND_AUTHENTICATOR, "dummy", "1.0.0",
+                               "accepts any user; optional shared password (testing only)", &get_factory};
+const hubd_plugin_desc* const plugin_list[] = {&desc};
+
+bool init(const hubd_host* host, hubd_sink*) noexcept {
+  g_host = host;
+  return true;
+}
+void deinit() noexcept { g_host = nullptr; }
+
+const hubd_plugin_entry entry = {sizeof(hubd_plugin_entry), HUBD_ABI_MAJOR, HUBD_ABI_MINOR, "dummy_authenticator",
+                                 "1.0.0", &init, &deinit, 1, plugin_list};
+
+}  // namespace
+
+extern "C" HUBD_EXPORT const hubd_plugin_entry* hubd_plugin_entry_v1(void) { return &entry; }

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# hubd's two commands (see README.md):
+#   scripts/dev.sh run   install what is missing, build, start hubd on its embedded defaults
+#   scripts/dev.sh test  install what is missing, build, run every test through CTest
+# Safe to run again: installs only what is missing and is quiet when everything is there.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+apt_packages=(
+  build-essential cmake ninja-build ccache pkg-config git clang
+  libboost1.81-all-dev libboost-url1.81-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libsodium-dev libssl-dev libspdlog-dev
+  libtomlplusplus-dev libkainjow-mustache-dev catch2 libbenchmark-dev wrk
+  python3 python3-pytest python3-requests python3-jsonschema python3-yaml
+  jupyterhub node-configurable-http-proxy chromium
+)
+
+install_missing_apt() {
+  local missing=()
+  for p in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  # Node.js may come from another source than Debian (its own npm included): only install Debian's
+  # when the commands are missing, since Debian's npm conflicts with such a nodejs.
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_missing_npm() {
+  # Browser tests drive Debian's chromium through playwright-core (no browser download).
+  if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+    echo "setup: installing npm packages for tests/e2e" >&2
+    (cd tests/e2e && npm install --no-audit --no-fund --silent >/dev/null)
+  fi
+}
+
+# ccache: paths relative to the checkout and no working-folder hash, so builds in other folders
+# (every build dir here, and CI's fresh clone elsewhere) share one cache.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
+
+# build DIR TARGET [cmake -D options...]
+build() {
+  local dir=$1 target=$2; shift 2
+  local gen=()
+  command -v ninja >/dev/null && gen=(-G Ninja)
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    cmake -S . -B "$dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  fi
+  cmake --build "$dir" --parallel "$(nproc)" --target "$target"
+}
+
+cmd=${1:-}
+case "$cmd" in
+  run)
+    install_missing_apt
+    build build all
+    shift
+    # With no arguments hubd runs on its embedded defaults (SQLite in ./hubd-data, bundled config).
+    exec ./build/core/app/hubd "$@"
+    ;;
+  test)
+    install_missing_apt
+    [ -f tests/e2e/package.json ] && install_missing_npm
+    # Unit tests run under ASan/UBSan; integration and e2e tests use the normal build.
+    # Tests build unoptimised (-O0 compiles much faster on 2 cores); benchmarks use their own
+    # Release folders (bench/README.md).
+    build build-test all -DCMAKE_BUILD_TYPE=Debug -DHUBD_BUILD_BENCH=OFF
+    build build-asan hubd_unit_tests -DCMAKE_BUILD_TYPE=Debug -DHUBD_SANITIZE=ON -DHUBD_BUILD_BENCH=OFF
+    export HUBD_BUILD_DIR="$root/build-test"
+    (cd build-asan && ctest --output-on-failure -L unit -j "$(nproc)")
+    (cd build-test && ctest --output-on-failure -LE unit -j "$(nproc)")
+    ;;
+  *)
+    echo "usage: scripts/dev.sh run [hubd arguments, e.g. --config hub.toml] | scripts/dev.sh test" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,30 @@
+# Integration test: install hubd's plugin development files into a temporary prefix, then build
+# examples/c_authenticator out of tree with find_package(hubd) against it, as its README says.
+# cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -P out_of_tree_build.cmake
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+endfunction()
+run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix --component plugin_dev)
+foreach(f include/hubd/plugin.h include/hubd/sdk.hpp share/hubd/hubd_plugin.map)
+  if(NOT EXISTS ${WORK_DIR}/prefix/${f})
+    message(FATAL_ERROR "not installed: ${f}")
+  endif()
+endforeach()
+# Copy the example alone, so nothing from the hubd tree can leak into its build.
+file(COPY ${SOURCE_DIR}/examples/c_authenticator/ DESTINATION ${WORK_DIR}/src)
+run(${CMAKE_COMMAND} -S ${WORK_DIR}/src -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix
+    -DCMAKE_C_FLAGS=-Werror)
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+if(NOT EXISTS ${WORK_DIR}/build/c_authenticator.so)
+  message(FATAL_ERROR "c_authenticator.so was not built")
+endif()
+execute_process(COMMAND nm -D --defined-only ${WORK_DIR}/build/c_authenticator.so OUTPUT_VARIABLE syms)
+if(NOT syms MATCHES "hubd_plugin_entry_v1" OR syms MATCHES "auth_create")
+  message(FATAL_ERROR "exported symbols are wrong:\n${syms}")
+endif()
+message(STATUS "out-of-tree build of c_authenticator against ${WORK_DIR}/prefix: ok")
