@@ -1,0 +1,58 @@
+#pragma once
+// Filter-aware intersection (spec §8.1) and what is built on it: token resolution (§8.2), the
+// lenient requested ⊆ held resolution of OAuth and server tokens (§8.3) and the strict token
+// creation check (§8.4).
+#include "core/rbac/expand.hpp"
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hubd::core::rbac {
+
+// Live group membership, implemented by the model. Passing nullptr means "no database access":
+// user-or-server ↔ group pairs are then never matched (less than intended, never more).
+struct membership_view {
+  virtual ~membership_view() = default;
+  virtual bool is_member(std::string_view user, std::string_view group) const = 0;
+};
+
+// Symmetric; a subset of both sides.
+scope_set intersect(const scope_set& a, const scope_set& b, const membership_view* membership);
+// Same, also reporting user/server ↔ group pairs skipped for lack of membership access (the table
+// names the scope in the warning).
+scope_set intersect(const scope_table* table, const scope_set& a, const scope_set& b,
+                    const membership_view* membership, std::vector<std::string>* warnings);
+
+struct token_resolution {
+  scope_set scopes;
+  std::vector<std::string> discarded;  // token scopes the owner does not hold (sorted strings)
+  std::vector<std::string> warnings;   // from expansion and from discarding; the caller logs them
+};
+
+// §8.2: what a token may do now. `owner_scopes` is the owner's current expanded set (roles and
+// shares). Throws scope_not_found if the stored scopes are no longer valid (e.g. a custom scope gone).
+token_resolution resolve_token(const scope_table& table, std::span<const std::string> stored,
+                               const principal_ref& owner, const oauth_client_ref& client,
+                               const scope_set& owner_scopes, const membership_view* membership);
+
+struct requested_resolution {
+  std::vector<std::string> allowed;     // raw or expanded strings, sorted
+  std::vector<std::string> disallowed;  // requested raw scopes not fully granted, sorted
+};
+
+// §8.3 (lenient): raw requested scopes against raw held scopes for an OAuth request or a server
+// token. Throws scope_not_found for unknown requested scopes.
+requested_resolution resolve_requested(const scope_table& table, std::span<const std::string> requested,
+                                       std::span<const std::string> held, const principal_ref& owner,
+                                       const oauth_client_ref& client, const membership_view* membership);
+
+// §8.4 (strict): nullopt when a new API token may carry `requested`; otherwise the HTTP 400 message
+// "Not assigning requested scopes ... not held by User alice". Throws scope_not_found for bad scopes.
+std::optional<std::string> check_token_scopes(const scope_table& table, std::span<const std::string> requested,
+                                              const principal_ref& owner, const oauth_client_ref& client,
+                                              const scope_set& owner_scopes, const membership_view* membership);
+
+}  // namespace hubd::core::rbac
