@@ -1,0 +1,88 @@
+#include "core/store/migrations.hpp"
+
+namespace hubd::core::store {
+namespace {
+
+// Timestamps are INTEGER microseconds since the epoch (naive UTC). JSON values are TEXT.
+constexpr migration all[] = {
+    {1, "initial schema: users, groups, roles, services, servers, tokens, OAuth, sessions",
+     R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, admin INTEGER NOT NULL DEFAULT 0,
+  created INTEGER NOT NULL, last_activity INTEGER, cookie_id TEXT NOT NULL UNIQUE, auth_state BLOB);
+CREATE TABLE groups (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, properties TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE user_group_map (
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+  source TEXT NOT NULL, PRIMARY KEY (group_id, user_id, source)) WITHOUT ROWID;
+CREATE INDEX user_group_map_user ON user_group_map(user_id);
+CREATE TABLE roles (
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT NOT NULL DEFAULT '',
+  scopes TEXT NOT NULL DEFAULT '[]', source TEXT NOT NULL, managed_by_auth INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE role_assignments (
+  role_id INTEGER NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
+  holder_kind TEXT NOT NULL CHECK (holder_kind IN ('user', 'group', 'service')),
+  holder_id INTEGER NOT NULL, source TEXT NOT NULL,
+  PRIMARY KEY (role_id, holder_kind, holder_id, source)) WITHOUT ROWID;
+CREATE INDEX role_assignments_holder ON role_assignments(holder_kind, holder_id);
+CREATE TABLE services (
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, admin INTEGER NOT NULL DEFAULT 0, url TEXT,
+  info TEXT NOT NULL DEFAULT '{}', display INTEGER NOT NULL DEFAULT 1, oauth_client_id TEXT,
+  oauth_redirect_uri TEXT, oauth_allowed_scopes TEXT NOT NULL DEFAULT '[]',
+  oauth_no_confirm INTEGER NOT NULL DEFAULT 0, from_config INTEGER NOT NULL DEFAULT 1,
+  created INTEGER NOT NULL, last_activity INTEGER);
+CREATE TABLE servers (
+  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name TEXT NOT NULL, display_name TEXT NOT NULL DEFAULT '', url TEXT, started INTEGER,
+  last_activity INTEGER, pending TEXT, state TEXT NOT NULL DEFAULT '{}',
+  user_options TEXT NOT NULL DEFAULT '{}', UNIQUE (user_id, name));
+CREATE TABLE api_tokens (
+  id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, prefix TEXT NOT NULL,
+  user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+  service_id INTEGER REFERENCES services(id) ON DELETE CASCADE,
+  scopes TEXT NOT NULL DEFAULT '[]', created INTEGER NOT NULL, expires_at INTEGER, last_activity INTEGER,
+  note TEXT NOT NULL DEFAULT '', session_id TEXT, client_id TEXT NOT NULL DEFAULT 'jupyterhub',
+  CHECK ((user_id IS NULL) <> (service_id IS NULL)));
+CREATE INDEX api_tokens_user ON api_tokens(user_id);
+CREATE INDEX api_tokens_service ON api_tokens(service_id);
+CREATE TABLE oauth_clients (
+  identifier TEXT PRIMARY KEY, description TEXT NOT NULL DEFAULT '', secret_digest BLOB,
+  redirect_uri TEXT NOT NULL DEFAULT '', allowed_scopes TEXT NOT NULL DEFAULT '[]', created INTEGER NOT NULL);
+CREATE TABLE oauth_codes (
+  id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE,
+  client_id TEXT NOT NULL REFERENCES oauth_clients(identifier) ON DELETE CASCADE,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  scopes TEXT NOT NULL DEFAULT '[]', redirect_uri TEXT NOT NULL, session_id TEXT, expires_at INTEGER NOT NULL);
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created INTEGER NOT NULL, last_activity INTEGER);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX oauth_codes_user ON oauth_codes(user_id);
+)sql"},
+    {2, "server sharing (JupyterHub 5): shares and share codes",
+     R"sql(
+CREATE TABLE shares (
+  id INTEGER PRIMARY KEY, server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+  user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+  group_id INTEGER REFERENCES groups(id) ON DELETE CASCADE,
+  scopes TEXT NOT NULL DEFAULT '[]', created INTEGER NOT NULL,
+  CHECK ((user_id IS NULL) <> (group_id IS NULL)), UNIQUE (server_id, user_id, group_id));
+CREATE TABLE share_codes (
+  id INTEGER PRIMARY KEY, server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+  digest BLOB NOT NULL UNIQUE, scopes TEXT NOT NULL DEFAULT '[]', created INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, exchange_count INTEGER NOT NULL DEFAULT 0, last_exchanged_at INTEGER);
+)sql"},
+    {3, "JupyterHub 6: user_info on users, PKCE on OAuth codes",
+     R"sql(
+ALTER TABLE users ADD COLUMN user_info TEXT;
+ALTER TABLE oauth_codes ADD COLUMN code_challenge TEXT;
+ALTER TABLE oauth_codes ADD COLUMN code_challenge_method TEXT;
+)sql"},
+};
+
+}  // namespace
+
+std::span<const migration> migrations() { return all; }
+int latest_schema_version() { return all[std::size(all) - 1].version; }
+
+}  // namespace hubd::core::store
