@@ -1,0 +1,130 @@
+"""Start a real hubd process for black-box tests and talk HTTP to it.
+
+Used by every pytest file under tests/integration and tests/e2e:
+
+    hub = HubProcess(config_toml)     # writes hub.toml in a temp dir, picks free loopback ports
+    hub.start()                       # returns once GET /hub/api/ answers
+    r = hub.api("GET", "/users", token=hub.admin_token)
+    hub.stop()
+
+The hub binary and plugins come from $HUBD_BUILD_DIR (set by CTest).
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import requests
+
+SOURCE_DIR = os.environ.get("HUBD_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BUILD_DIR = os.environ.get("HUBD_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
+HUBD = os.path.join(BUILD_DIR, "core", "app", "hubd")
+PLUGINS_DIR = os.path.join(BUILD_DIR, "plugins")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def toml_str(value):
+    return json.dumps(value)
+
+
+class HubProcess:
+    """A hubd process with its own temp dir, database and ports."""
+
+    def __init__(self, config="", env=None, workdir=None, base_url="/", plugins_dir=PLUGINS_DIR):
+        self.workdir = workdir or tempfile.mkdtemp(prefix="hubd-test-")
+        self.port = free_port()
+        self.base_url = base_url
+        self.url = f"http://127.0.0.1:{self.port}{base_url}"
+        self.api_url = self.url + "hub/api"
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.proc = None
+        self.log_path = os.path.join(self.workdir, "hubd.log")
+        header = (
+            "[JupyterHub]\n"
+            f"hub_bind_url = {toml_str(f'http://127.0.0.1:{self.port}')}\n"
+            f"base_url = {toml_str(base_url)}\n"
+            f"plugins_dir = {toml_str(plugins_dir)}\n"
+            'db_url = "sqlite:///jupyterhub.sqlite"\n'
+        )
+        self.config_path = os.path.join(self.workdir, "hub.toml")
+        with open(self.config_path, "w") as f:
+            f.write(merge_jupyterhub_section(header, config))
+
+    def start(self, timeout=20, expect_failure=False):
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([HUBD, "--config", self.config_path], cwd=self.workdir, env=self.env,
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                if expect_failure:
+                    return self.proc.returncode
+                raise RuntimeError(f"hubd exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if requests.get(self.api_url + "/", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"hubd did not answer within {timeout}s:\n{self.log()}")
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
+        return self.proc.returncode if self.proc else None
+
+    def kill(self):
+        return self.stop(sig=signal.SIGKILL)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def api(self, method, path, token=None, json_body=None, data=None, headers=None, **kw):
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = f"token {token}"
+        return requests.request(method, self.api_url + path, json=json_body, data=data, headers=h, timeout=30, **kw)
+
+
+def merge_jupyterhub_section(header, config):
+    """Put the harness's [JupyterHub] keys and the test's [JupyterHub] keys into one table.
+
+    TOML forbids defining [JupyterHub] twice, so the test's keys under its own [JupyterHub] header are
+    appended to ours and the header is dropped."""
+    lines = config.strip("\n").splitlines()
+    body, rest, in_jh = [], [], False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("[") and not stripped.startswith("[["):
+            in_jh = stripped == "[JupyterHub]"
+            if in_jh:
+                continue
+        elif stripped.startswith("[["):
+            in_jh = False
+        (body if in_jh else rest).append(line)
+    return header + "\n".join(body) + "\n\n" + "\n".join(rest) + "\n"
