@@ -1,0 +1,79 @@
+#include "core/oauth/clients.hpp"
+
+#include "core/http/url_codec.hpp"
+
+namespace hubd::core::oauth {
+
+std::string server_client_id(std::string_view user, std::string_view server) {
+  std::string id = "jupyterhub-user-" + http::percent_encode(user);
+  if (!server.empty()) id += "-" + http::percent_encode(server);
+  return id;
+}
+
+std::string server_redirect_uri(std::string_view base_url, std::string_view user, std::string_view server) {
+  std::string uri(base_url);
+  uri += "user/" + http::percent_encode(user) + "/";
+  if (!server.empty()) uri += http::percent_encode(server) + "/";
+  return uri + "oauth_callback";
+}
+
+std::string service_client_id(const model::service& s) {
+  return s.oauth_client_id && !s.oauth_client_id->empty() ? *s.oauth_client_id : "service-" + s.name;
+}
+
+std::string service_redirect_uri(std::string_view base_url, const model::service& s) {
+  if (s.oauth_redirect_uri && !s.oauth_redirect_uri->empty()) return *s.oauth_redirect_uri;
+  return std::string(base_url) + "services/" + s.name + "/oauth_callback";
+}
+
+bool service_wants_client(const model::service& s) {
+  return s.url || s.oauth_client_id || s.oauth_redirect_uri || s.oauth_no_confirm;
+}
+
+rbac::oauth_client_ref client_ref_of(const model::hub_model& m, std::string_view client_id) {
+  for (const auto& s : m.list_services())
+    if (service_wants_client(*s) && service_client_id(*s) == client_id) return rbac::oauth_client_ref::service(s->name);
+  constexpr std::string_view prefix = "jupyterhub-user-";
+  if (client_id.substr(0, prefix.size()) == prefix) {
+    // Names are percent-encoded in the id, but '-' is unreserved: try every split against the model.
+    auto rest = client_id.substr(prefix.size());
+    std::string decoded_user;
+    if (http::percent_decode(rest, decoded_user, false) && m.find_user(decoded_user))
+      return rbac::oauth_client_ref::server(decoded_user, "");
+    for (auto dash = rest.find('-'); dash != std::string_view::npos; dash = rest.find('-', dash + 1)) {
+      std::string u, s;
+      if (!http::percent_decode(rest.substr(0, dash), u, false) || !http::percent_decode(rest.substr(dash + 1), s, false))
+        continue;
+      if (m.find_server(u, s)) return rbac::oauth_client_ref::server(u, s);
+    }
+  }
+  return rbac::oauth_client_ref::hub();
+}
+
+model::result<model::oauth_client_ptr> register_server_client(model::hub_model& m, std::string_view base_url,
+                                                              std::string_view user, std::string_view server,
+                                                              std::string secret, std::vector<std::string> allowed_scopes,
+                                                              model::completion done) {
+  model::oauth_client c;
+  c.identifier = server_client_id(user, server);
+  std::string base_path = std::string(base_url) + "user/" + std::string(user) + "/" + (server.empty() ? "" : std::string(server) + "/");
+  c.description = "Server at " + base_path;
+  c.redirect_uri = server_redirect_uri(base_url, user, server);
+  allowed_scopes.push_back(rbac::access_scope_string(rbac::oauth_client_ref::server(std::string(user), std::string(server))));
+  c.allowed_scopes = std::move(allowed_scopes);
+  return m.put_oauth_client(std::move(c), std::move(secret), std::move(done));
+}
+
+model::result<model::oauth_client_ptr> register_service_client(model::hub_model& m, std::string_view base_url,
+                                                               const model::service& s, std::optional<std::string> secret,
+                                                               model::completion done) {
+  model::oauth_client c;
+  c.identifier = service_client_id(s);
+  c.description = "JupyterHub service " + s.name;
+  c.redirect_uri = service_redirect_uri(base_url, s);
+  c.allowed_scopes = s.oauth_allowed_scopes;
+  c.allowed_scopes.push_back(rbac::access_scope_string(rbac::oauth_client_ref::service(s.name)));
+  return m.put_oauth_client(std::move(c), std::move(secret), std::move(done));
+}
+
+}  // namespace hubd::core::oauth

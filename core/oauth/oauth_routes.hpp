@@ -1,0 +1,13 @@
+#pragma once
+// The OAuth2 provider's endpoints (rest-api.md §2.8, rbac.md §11):
+//   GET|POST <hub>/api/oauth2/authorize  (browser, cookie auth; confirm page)
+//   POST     <hub>/api/oauth2/token      (client credentials in the form body)
+#include "core/http/router.hpp"
+#include "core/web/web_context.hpp"
+
+namespace hubd::core::oauth {
+
+// `ctx` must outlive the router.
+void register_oauth_routes(http::router& router, web::web_context& ctx);
+
+}  // namespace hubd::core::oauth

@@ -1,0 +1,275 @@
+#include "core/web/login_pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <mutex>
+
+namespace hubd::core::web {
+namespace {
+
+constexpr const char* invalid_login = "Invalid username or password";
+
+struct login_run : std::enable_shared_from_this<login_run> {
+  web_context& ctx;
+  login_callback done;
+  nlohmann::json auth;
+  std::string name;
+  bool admin = false;
+  std::size_t next_hook = 0;
+
+  login_run(web_context& c, login_callback d) : ctx(c), done(std::move(d)) {}
+
+  void fail(int status, std::string message, std::string_view why) {
+    spdlog::warn("login: refused for {}: {}", name.empty() ? "(unknown)" : name, why);
+    login_result r;
+    r.status = status;
+    r.message = std::move(message);
+    done(std::move(r));
+  }
+
+  // The plugin answered "not implemented" or had no opinion: JupyterHub's default applies.
+  static std::optional<bool> opinion(const plugins::op_result& r) {
+    if (!r.ok() || !r.value.is_boolean()) return std::nullopt;
+    return r.value.get<bool>();
+  }
+
+  void start(nlohmann::json auth_model) {
+    if (auth_model.is_string()) auth_model = nlohmann::json{{"name", auth_model}};
+    if (!auth_model.is_object() || !auth_model.contains("name") || !auth_model["name"].is_string())
+      return fail(403, invalid_login, "the authenticator returned no name");
+    auth = std::move(auth_model);
+    std::string raw = auth["name"].get<std::string>();
+    name = ctx.authenticator.normalize_username ? ctx.authenticator.normalize_username(raw) : lower(raw);
+    if (auto it = ctx.options.username_map.find(name); it != ctx.options.username_map.end()) name = it->second;
+    if (auto bad = validate(name)) return fail(403, invalid_login, "invalid username: " + *bad);
+    auth["name"] = name;
+    if (ctx.options.manage_groups && !auth.contains("groups"))
+      return fail(500, "Login failed: the authenticator did not return groups",
+                  "manage_groups is on and the auth model has no 'groups'");
+    check_blocked();
+  }
+
+  static std::string lower(std::string s) {
+    for (char& c : s)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    return s;
+  }
+
+  std::optional<std::string> validate(const std::string& n) const {
+    if (ctx.authenticator.validate_username) return ctx.authenticator.validate_username(n);
+    if (n.empty()) return "empty";
+    if (n.find('/') != std::string::npos) return "contains '/'";
+    return std::nullopt;
+  }
+
+  void check_blocked() {
+    if (ctx.options.blocked_users.count(name)) return fail(403, invalid_login, "in blocked_users");
+    if (!ctx.authenticator.check_blocked) return check_allowed();
+    auto self = shared_from_this();
+    ctx.authenticator.check_blocked(nlohmann::json{{"name", name}, {"auth_model", auth}}, [self](plugins::op_result r) {
+      auto blocked = opinion(r);
+      if (!r.ok() && r.status != plugins::op_status::failed) return self->fail(403, invalid_login, "check_blocked " + r.message);
+      if (blocked.value_or(false)) return self->fail(403, invalid_login, "blocked by the authenticator");
+      self->check_allowed();
+    });
+  }
+
+  // JupyterHub 5's default rule; an empty allow configuration leaves the decision to the
+  // authenticator (it has already accepted the credentials).
+  bool default_allowed() const {
+    const auto& o = ctx.options;
+    if (o.allow_all || o.allowed_users.count(name) || o.admin_users.count(name)) return true;
+    if (o.allow_existing_users && ctx.model.find_user(name)) return true;
+    return o.allowed_users.empty() && !o.allow_existing_users;
+  }
+
+  void check_allowed() {
+    if (!ctx.authenticator.check_allowed) {
+      if (!default_allowed()) return fail(403, invalid_login, "not in allowed_users");
+      return check_admin();
+    }
+    auto self = shared_from_this();
+    ctx.authenticator.check_allowed(nlohmann::json{{"name", name}, {"auth_model", auth}}, [self](plugins::op_result r) {
+      auto allowed = opinion(r);
+      bool ok = allowed ? (*allowed || self->ctx.options.admin_users.count(self->name) > 0) : self->default_allowed();
+      if (!ok) return self->fail(403, invalid_login, "not allowed");
+      self->check_admin();
+    });
+  }
+
+  void check_admin() {
+    if (ctx.options.admin_users.count(name)) admin = true;
+    else if (auto it = auth.find("admin"); it != auth.end() && it->is_boolean()) admin = it->get<bool>();
+    else if (auto existing = ctx.model.find_user(name)) admin = existing->admin;
+    run_hooks();
+  }
+
+  void run_hooks() {
+    if (next_hook >= ctx.post_auth_hooks.size()) return store();
+    auto self = shared_from_this();
+    auto& hook = ctx.post_auth_hooks[next_hook++];
+    hook(auth, [self](plugins::op_result r) {
+      if (r.status == plugins::op_status::denied) return self->fail(403, invalid_login, "refused by a post_auth hook");
+      if (!r.ok()) return self->fail(500, "Login failed", "post_auth hook " + std::string(plugins::to_string(r.status)));
+      if (r.value.is_object()) {
+        auto renamed = r.value.contains("name");
+        self->auth.merge_patch(r.value);
+        if (renamed && (!self->auth["name"].is_string() || self->auth["name"].get<std::string>() != self->name))
+          return self->fail(500, "Login failed", "a post_auth hook may not rename the user");
+        if (auto it = self->auth.find("admin"); it != self->auth.end() && it->is_boolean() &&
+                                                !self->ctx.options.admin_users.count(self->name))
+          self->admin = it->get<bool>();
+      }
+      self->run_hooks();
+    });
+  }
+
+  // Each model step answers through `then` after its commit; errors end the login.
+  void store() {
+    auto self = shared_from_this();
+    auto existing = ctx.model.find_user(name);
+    if (!existing) {
+      model::new_user nu;
+      nu.name = name;
+      nu.admin = admin;
+      nu.source = "authenticator";
+      if (auto it = auth.find("user_info"); it != auth.end() && it->is_object()) nu.user_info = it->dump();
+      auto r = ctx.model.create_user(nu, [self](const model::status& s) {
+        if (!s) return self->fail(500, "Login failed", "creating the user: " + s.err().message);
+        spdlog::info("login: created user {}", self->name);
+        self->after_user();
+      });
+      if (!r) {
+        // Created concurrently by another login: carry on as an existing user.
+        if (ctx.model.find_user(name)) return after_user();
+        return fail(500, "Login failed", "creating the user: " + r.err().message);
+      }
+      return;
+    }
+    model::user_patch p;
+    bool change = false;
+    if (existing->admin != admin) { p.admin = admin; change = true; }
+    if (auto it = auth.find("user_info"); it != auth.end() && it->is_object()) {
+      p.user_info = std::optional<std::string>(it->dump());
+      change = true;
+    }
+    if (!change) return after_user();
+    auto r = ctx.model.update_user(name, p, [self](const model::status& s) {
+      if (!s) return self->fail(500, "Login failed", "updating the user: " + s.err().message);
+      self->after_user();
+    });
+    if (!r) fail(500, "Login failed", "updating the user: " + r.err().message);
+  }
+
+  // rbac.md §5.2: the `user` role is granted again at every login.
+  void after_user() {
+    bool has_user_role = false;
+    for (const auto& r : ctx.model.roles_of(model::holder_kind::user, name))
+      if (r->name == "user") has_user_role = true;
+    if (!has_user_role && ctx.model.find_role("user")) {
+      auto self = shared_from_this();
+      auto st = ctx.model.assign_role("user", {model::holder_kind::user, name}, "authenticator",
+                                      [self](const model::status& s) {
+                                        if (!s) return self->fail(500, "Login failed", "granting the user role: " + s.err().message);
+                                        self->apply_groups();
+                                      });
+      if (!st) return fail(500, "Login failed", "granting the user role: " + st.err().message);
+      return;
+    }
+    apply_groups();
+  }
+
+  void apply_groups() {
+    if (ctx.options.manage_groups) {
+      auto g = auth.find("groups");
+      if (g != auth.end() && g->is_array()) {
+        std::vector<std::string> groups;
+        for (const auto& x : *g)
+          if (x.is_string()) groups.push_back(x.get<std::string>());
+        auto self = shared_from_this();
+        auto st = ctx.model.set_user_groups_from_source(name, groups, "authenticator", [self](const model::status& s) {
+          if (!s) return self->fail(500, "Login failed", "setting groups: " + s.err().message);
+          self->save_auth_state();
+        });
+        if (!st) return fail(500, "Login failed", "setting groups: " + st.err().message);
+        return;
+      }
+    }
+    save_auth_state();
+  }
+
+  void save_auth_state() {
+    auto it = auth.find("auth_state");
+    if (!ctx.options.enable_auth_state || it == auth.end() || !ctx.model.auth_state_enabled()) return new_session();
+    std::optional<nlohmann::json> state;
+    if (!it->is_null()) state = *it;
+    auto self = shared_from_this();
+    auto st = ctx.model.set_auth_state(name, state, [self](const model::status& s) {
+      if (!s) return self->fail(500, "Login failed", "storing auth_state: " + s.err().message);
+      self->new_session();
+    });
+    if (!st) fail(500, "Login failed", "storing auth_state: " + st.err().message);
+  }
+
+  void new_session() {
+    auto self = shared_from_this();
+    auto r = ctx.model.create_session(name, [self](const model::status& s) {
+      if (!s) return self->fail(500, "Login failed", "creating the session: " + s.err().message);
+      self->arrive();
+    });
+    if (!r) return fail(500, "Login failed", "creating the session: " + r.err().message);
+    {
+      std::lock_guard lock(mutex);
+      session_id = r.value()->id;
+    }
+    arrive();
+  }
+
+  // The commit may complete before create_session returned the id: finish on the second arrival.
+  void arrive() {
+    {
+      std::lock_guard lock(mutex);
+      if (++arrived < 2) return;
+    }
+    finish();
+  }
+
+  std::mutex mutex;
+  int arrived = 0;
+  std::string session_id;
+
+  void finish() {
+    login_result out;
+    out.ok = true;
+    out.status = 200;
+    out.user = ctx.model.find_user(name);
+    out.session_id = session_id;
+    out.auth_model = auth;
+    out.auth_model.erase("auth_state");  // secrets stay in the encrypted store only
+    if (!out.user) return fail(500, "Login failed", "the user vanished during login");
+    spdlog::info("login: user {} logged in", name);
+    done(std::move(out));
+  }
+};
+
+}  // namespace
+
+void run_login(web_context& ctx, nlohmann::json login_data, login_callback done) {
+  auto run = std::make_shared<login_run>(ctx, std::move(done));
+  if (!ctx.authenticator.authenticate) return run->fail(500, "Login failed", "no authenticator configured");
+  ctx.authenticator.authenticate(std::move(login_data), [run](plugins::op_result r) {
+    if (!r.ok()) {
+      if (r.status == plugins::op_status::denied) return run->fail(403, invalid_login, "the authenticator said no");
+      return run->fail(403, invalid_login, "authenticate " + std::string(plugins::to_string(r.status)) + ": " + r.message);
+    }
+    run->start(std::move(r.value));
+  });
+}
+
+void complete_login(web_context& ctx, nlohmann::json auth_model, login_callback done) {
+  auto run = std::make_shared<login_run>(ctx, std::move(done));
+  run->start(std::move(auth_model));
+}
+
+}  // namespace hubd::core::web
