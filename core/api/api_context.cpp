@@ -11,12 +11,15 @@ api_context::api_context(model::hub_model& m, const rbac::scope_table& s, const 
 api_context::~api_context() = default;
 
 namespace {
-const nlohmann::json* hub_value(const nlohmann::json& config, std::string_view key) {
+const nlohmann::json* section_value(const nlohmann::json& config, std::string_view section, std::string_view key) {
   if (!config.is_object()) return nullptr;
-  auto hub = config.find("JupyterHub");
+  auto hub = config.find(section);
   if (hub == config.end() || !hub->is_object()) return nullptr;
   auto it = hub->find(key);
   return it == hub->end() ? nullptr : &*it;
+}
+const nlohmann::json* hub_value(const nlohmann::json& config, std::string_view key) {
+  return section_value(config, "JupyterHub", key);
 }
 }  // namespace
 
@@ -34,6 +37,11 @@ double api_context::hub_number(std::string_view key, double fallback) const {
 
 bool api_context::hub_bool(std::string_view key, bool fallback) const {
   const auto* v = hub_value(config, key);
+  return v && v->is_boolean() ? v->get<bool>() : fallback;
+}
+
+bool api_context::auth_bool(std::string_view key, bool fallback) const {
+  const auto* v = section_value(config, "Authenticator", key);
   return v && v->is_boolean() ? v->get<bool>() : fallback;
 }
 

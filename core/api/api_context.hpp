@@ -39,6 +39,10 @@ struct spawn_slot {
   std::function<void(const std::string& user, const std::string& server, const nlohmann::json& options, answer done)>
       start;
   std::function<void(const std::string& user, const std::string& server, answer done)> stop;
+  // DELETE with {"remove": true}: stop, then delete the server record.
+  std::function<void(const std::string& user, const std::string& server, answer done)> remove;
+  // GET .../progress: a text/event-stream response (or the JSON error).
+  std::function<void(const std::string& user, const std::string& server, answer done)> progress;
   std::string class_name = "hubd.noop";
   std::string version;
 };
@@ -77,6 +81,8 @@ struct api_context {
   std::int64_t hub_int(std::string_view key, std::int64_t fallback) const;
   double hub_number(std::string_view key, double fallback) const;
   bool hub_bool(std::string_view key, bool fallback) const;
+  // config["Authenticator"][key] (manage_groups, manage_roles).
+  bool auth_bool(std::string_view key, bool fallback) const;
   // "<base_url>hub/api"
   std::string api_prefix() const { return base_url + "hub/api"; }
 };

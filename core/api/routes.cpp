@@ -6,11 +6,17 @@ namespace hubd::core::api {
 void register_hub_routes(http::router& router, api_context& ctx);
 void register_user_routes(http::router& router, api_context& ctx);
 void register_token_routes(http::router& router, api_context& ctx);
+void register_group_routes(http::router& router, api_context& ctx);
+void register_service_routes(http::router& router, api_context& ctx);
+void register_role_routes(http::router& router, api_context& ctx);
 
 void register_api_routes(http::router& router, api_context& ctx) {
   register_hub_routes(router, ctx);
   register_user_routes(router, ctx);
   register_token_routes(router, ctx);
+  register_group_routes(router, ctx);
+  register_service_routes(router, ctx);
+  register_role_routes(router, ctx);
 }
 
 }  // namespace hubd::core::api

@@ -197,6 +197,14 @@ model::completion reply_when_durable(http::responder res, response answer) {
 
 bool has_query_flag(const http::request& req, std::string_view name) { return req.query_arg(name).has_value(); }
 
+std::string change_source(const principal& who) {
+  if (who.service) {
+    auto info = nlohmann::json::parse(who.service->info, nullptr, false);
+    if (info.is_object() && info.value("hubd_plugin", false)) return "plugin:" + who.service->name;
+  }
+  return "api";
+}
+
 bool is_string_list(const nlohmann::json& v) {
   if (!v.is_array()) return false;
   for (const auto& x : v) {

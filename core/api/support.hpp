@@ -59,6 +59,11 @@ response model_error_response(const model::error& e);
 model::completion reply_when_durable(http::responder res, std::function<response()> make);
 model::completion reply_when_durable(http::responder res, response answer);
 
+// Provenance of what a request changes (rbac.md §12.1): "plugin:NAME" for a plugin's internal API
+// principal (a service marked as the plugin's, core/app/internal_api.hpp), else "api".
+std::string change_source(const principal& who);
+inline constexpr std::string_view authenticator_source = "authenticator";
+
 // Presence of a query argument (JupyterHub's `"x" in self.request.arguments`).
 bool has_query_flag(const http::request& req, std::string_view name);
 

@@ -24,8 +24,14 @@ std::vector<std::string> strings_of(const json& j) {
 
 class applier {
 public:
-  applier(const config& cfg, const rbac::scope_table& table, model::hub_model& m)
-      : cfg_(cfg), table_(table), model_(m), jh_(cfg.section("JupyterHub")), auth_(cfg.section("Authenticator")) {}
+  applier(const config& cfg, const rbac::scope_table& table, model::hub_model& m,
+          const std::vector<plugin_principal>& plugins)
+      : cfg_(cfg),
+        table_(table),
+        model_(m),
+        jh_(cfg.section("JupyterHub")),
+        auth_(cfg.section("Authenticator")),
+        plugins_(plugins) {}
 
   bootstrap_report run() {
     check_conflicting_settings();
@@ -34,7 +40,9 @@ public:
     apply_users();
     apply_groups();
     apply_services();
+    apply_plugin_services();
     apply_assignments(loaded);
+    apply_plugin_roles();
     sync_admin_flags(loaded);
     strip_blocked_users();
     return std::move(report_);
@@ -55,6 +63,12 @@ private:
   void check_conflicting_settings() {
     if (auth_.at("manage_groups").get<bool>() && !jh_.at("load_groups").empty())
       fail("JupyterHub.load_groups", "cannot be used with Authenticator.manage_groups = true");
+    if (auth_.at("manage_roles").get<bool>() && !auth_.at("keep_default_roles").get<bool>())
+      report_.warnings.push_back(
+          cfg_.where("Authenticator.manage_roles") +
+          ": managed roles replace the default 'user' role, so a login whose auth model 'roles' do not list 'user' "
+          "(or another role with 'self') leaves that user without 'self'; have the authenticator list 'user', or set "
+          "Authenticator.keep_default_roles = true");
     if (auth_.at("manage_roles").get<bool>()) {
       const auto& roles = jh_.at("load_roles");
       for (std::size_t i = 0; i < roles.size(); ++i)
@@ -178,13 +192,16 @@ private:
 
   void apply_services() {
     std::set<std::string> configured;
+    for (const auto& pp : plugins_) configured.insert(pp.name);  // apply_plugin_services owns these
     const auto& services = jh_.at("services");
     for (std::size_t i = 0; i < services.size(); ++i) {
       const auto& s = services[i];
       std::string key = "JupyterHub.services[" + std::to_string(i) + "]";
       if (!s.contains("name") || s["name"].get<std::string>().empty()) fail(key, "a service needs a name");
       std::string name = s["name"];
-      if (!configured.insert(name).second) fail(key + ".name", "duplicate service name '" + name + "'");
+      if (!configured.insert(name).second)
+        fail(key + ".name", plugin_holders_of(name) ? "service '" + name + "' has the name of a plugin with roles"
+                                                    : "duplicate service name '" + name + "'");
       if (s.contains("oauth_client_id") && s["oauth_client_id"].get<std::string>().rfind("service-", 0) != 0)
         fail(key + ".oauth_client_id", "must start with 'service-'");
       model::service row;
@@ -214,6 +231,43 @@ private:
     for (const auto& s : model_.list_services())
       if (s->from_config && !configured.count(s->name))
         must("removing service " + s->name, [&](auto done) { return model_.delete_service(s->name, done); });
+  }
+
+  bool plugin_holders_of(const std::string& name) const {
+    return std::any_of(plugins_.begin(), plugins_.end(), [&](const auto& pp) { return pp.name == name; });
+  }
+
+  void apply_plugin_services() {
+    for (const auto& pp : plugins_) {
+      std::string key = "plugins." + pp.name + ".roles";
+      for (const auto& role : pp.roles)
+        if (!model_.find_role(role)) fail(key, "unknown role '" + role + "' (define it in JupyterHub.load_roles)");
+      model::service row;
+      if (auto existing = model_.find_service(pp.name)) row = *existing;
+      row.name = pp.name;
+      row.url.reset();
+      row.info = json{{"hubd_plugin", true}}.dump();
+      row.display = false;
+      row.from_config = true;
+      must("saving the principal of plugin " + pp.name, [&](auto done) { return model_.put_service(row, done); });
+    }
+  }
+
+  // Runs after apply_assignments, which makes a configured role's services exactly its config list:
+  // the plugins' own roles are added back here, and roles a plugin no longer lists are taken away.
+  void apply_plugin_roles() {
+    for (const auto& pp : plugins_) {
+      std::set<std::string> want(pp.roles.begin(), pp.roles.end());
+      for (const auto& r : model_.roles_of(holder_kind::service, pp.name))
+        if (!want.erase(r->name))
+          must("unassigning role " + r->name + " from plugin " + pp.name, [&](auto done) {
+            return model_.unassign_role(r->name, holder_ref{holder_kind::service, pp.name}, "", done);
+          });
+      for (const auto& role : want)
+        must("assigning role " + role + " to plugin " + pp.name, [&](auto done) {
+          return model_.assign_role(role, holder_ref{holder_kind::service, pp.name}, config_source, done);
+        });
+    }
   }
 
   // A service's configured api_token becomes a token owned by it with `inherit` (the `token` role's
@@ -284,8 +338,12 @@ private:
       // are exactly what it lists (a left-out key clears them), except the admin role's services.
       if (cr.index < 0) continue;
       set_holders(cr, holder_kind::group, cr.groups.value_or(std::vector<std::string>{}), key + ".groups");
-      if (cr.services || !is_admin)
-        set_holders(cr, holder_kind::service, cr.services.value_or(std::vector<std::string>{}), key + ".services");
+      if (cr.services || !is_admin) {
+        auto services = cr.services.value_or(std::vector<std::string>{});
+        for (const auto& pp : plugins_)  // kept, so that a restart does not unassign and reassign them
+          if (std::find(pp.roles.begin(), pp.roles.end(), cr.role.name) != pp.roles.end()) services.push_back(pp.name);
+        set_holders(cr, holder_kind::service, services, key + ".services");
+      }
     }
   }
 
@@ -345,6 +403,7 @@ private:
   model::hub_model& model_;
   const json& jh_;
   const json& auth_;
+  const std::vector<plugin_principal>& plugins_;
   bootstrap_report report_;
 };
 
@@ -366,8 +425,9 @@ void define_custom_scopes(const config& cfg, const nlohmann::json& plugin_scopes
   add(plugin_scopes, "plugins");
 }
 
-bootstrap_report apply_config(const config& cfg, const rbac::scope_table& table, model::hub_model& model) {
-  return applier(cfg, table, model).run();
+bootstrap_report apply_config(const config& cfg, const rbac::scope_table& table, model::hub_model& model,
+                              const std::vector<plugin_principal>& plugins) {
+  return applier(cfg, table, model, plugins).run();
 }
 
 }  // namespace hubd::core::app

@@ -32,9 +32,18 @@ struct bootstrap_report {
 void define_custom_scopes(const config& cfg, const nlohmann::json& plugin_scopes, rbac::scope_table& table,
                           std::vector<std::string>& warnings);
 
+// A plugin that acts on the hub through the internal API ([plugins.NAME] roles = [...]). It is
+// kept as a service of the same name (so its roles, tokens and scope checks are exactly a
+// service's), hidden from the service list pages, and re-synced with its roles at every start.
+struct plugin_principal {
+  std::string name;
+  std::vector<std::string> roles;
+};
+
 // Applies roles, users, groups, services and assignments. Blocks until everything is durable
 // (start-up only). Throws config_error naming the key and file line for config mistakes, and
 // std::runtime_error for database failures.
-bootstrap_report apply_config(const config& cfg, const rbac::scope_table& table, model::hub_model& model);
+bootstrap_report apply_config(const config& cfg, const rbac::scope_table& table, model::hub_model& model,
+                              const std::vector<plugin_principal>& plugins = {});
 
 }  // namespace hubd::core::app

@@ -1,6 +1,8 @@
 #include "core/app/hub_app.hpp"
 
 #include "core/app/bootstrap.hpp"
+#include "core/app/hook_events.hpp"
+#include "core/app/internal_api.hpp"
 #include "core/api/api_context.hpp"
 #include "core/api/routes.hpp"
 #include "core/oauth/oauth_routes.hpp"
@@ -62,6 +64,7 @@ struct hub_app::parts {
   std::unique_ptr<web::web_context> web;
   std::unique_ptr<http::io_pool> io;
   std::unique_ptr<http::router> router;
+  std::unique_ptr<internal_api> internal;
   std::unique_ptr<http::server> server;
   std::unique_ptr<boost::asio::signal_set> signals;
 
@@ -147,7 +150,8 @@ void hub_app::start() {
   spdlog::info("database {} loaded: {} users, {} groups, {} tokens", db_path.value().string(), p.model->user_count(),
                p.model->group_count(), p.model->token_count());
 
-  auto report = apply_config(cfg_, p.scopes, *p.model);
+  const auto principals = plugin_principals(plugin_tables);
+  auto report = apply_config(cfg_, p.scopes, *p.model, principals);
   for (const auto& w : warnings) spdlog::warn("config: {}", w);
   for (const auto& w : report.warnings) spdlog::warn("config: {}", w);
 
@@ -159,6 +163,14 @@ void hub_app::start() {
   p.router = std::make_unique<http::router>(ropts);
   wire_api(ropts.base_url);
   wire_pages();
+
+  // The internal API and change events for plugins, once the routes they reach exist.
+  p.internal = std::make_unique<internal_api>(*p.router, *p.io, ropts.base_url);
+  p.internal->issue_tokens(*p.model, principals);
+  p.plugin_host->set_api_handler([api = p.internal.get()](plugins::api_request req, plugins::api_responder respond) {
+    api->handle(std::move(req), std::move(respond));
+  });
+  deliver_change_events(*p.model, p.hooks);
 
   http::server_options sopts;
   auto hub_ep = http::parse_bind_url(jh.at("hub_bind_url").get<std::string>());
@@ -256,7 +268,8 @@ void hub_app::wire_pages() {
   for (const auto& hook : p.hooks)
     if (hook->subscribes("post_auth"))
       p.web->post_auth_hooks.push_back([hook](nlohmann::json model, plugins::op_callback done) {
-        hook->call("post_auth", std::move(model), std::move(done));
+        // The input shape of plugin_api/hubd/hooks.h; the result is a patch of the auth model.
+        hook->call("post_auth", {{"auth_model", std::move(model)}, {"handler", json::object()}}, std::move(done));
       });
   for (const auto& s : p.model->list_services())
     if (s->oauth_no_confirm && s->oauth_client_id) p.web->oauth_no_confirm.insert(*s->oauth_client_id);

@@ -4,6 +4,7 @@
 // real work to its own executor (the writer thread is the durability path for everyone).
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace hubd::core::model {
 
@@ -27,7 +28,10 @@ struct event {
   std::string group;
   std::string role;
   std::string server;
+  // group_members_changed: "added" or "removed"; role_changed: "created", "updated", "deleted",
+  // "assigned" or "unassigned"; user_renamed: the old name.
   std::string detail;
+  std::vector<std::string> users;  // group_members_changed: every user added or removed
 };
 
 using subscriber = std::function<void(const event&)>;

@@ -145,7 +145,7 @@ struct hub_model::tx {
     for (const auto& [id, c] : s.share_codes)
       if (c->server_id == sv.id) codes.push_back(id);
     for (auto id : codes) s.drop_share_code(id);
-    if (sv.started) emit({event_kind::server_stopped, std::string(owner), {}, {}, sv.name, {}});
+    if (sv.started) emit({event_kind::server_stopped, std::string(owner), {}, {}, sv.name, {}, {}});
     s.drop_server(sv.id);
     perm = true;
   }
@@ -349,7 +349,7 @@ result<std::vector<user_ptr>> hub_model::create_users(const std::vector<new_user
         if (u.admin)
           if (auto role_admin = find_in(t.s.roles, "admin")) t.assign({role_admin->id, holder_kind::user, p->id, u.source});
       }
-      t.emit({event_kind::user_created, p->name, {}, {}, {}, {}});
+      t.emit({event_kind::user_created, p->name, {}, {}, {}, {}, {}});
       t.perm = true;
       out.push_back(std::move(p));
     }
@@ -382,7 +382,7 @@ result<user_ptr> hub_model::update_user(std::string_view name, const user_patch&
     auto np = t.row(std::move(r));
     t.s.put_user(np);
     if (np->name != cur->name) {
-      t.emit({event_kind::user_renamed, np->name, {}, {}, {}, cur->name});
+      t.emit({event_kind::user_renamed, np->name, {}, {}, {}, cur->name, {}});
       t.perm = true;
     }
     if (p.admin && *p.admin != cur->admin) {
@@ -392,7 +392,7 @@ result<user_ptr> hub_model::update_user(std::string_view name, const user_patch&
         else if (auto* v = t.s.holder_assignments(holder_kind::user, np->id))
           for (const auto& a : std::vector<role_assignment>(*v))
             if (a.role_id == role_admin->id) t.unassign(a);
-        t.emit({event_kind::role_changed, np->name, {}, "admin", {}, {}});
+        t.emit({event_kind::role_changed, np->name, {}, "admin", {}, *p.admin ? "assigned" : "unassigned", {}});
       }
     }
     return np;
@@ -409,7 +409,8 @@ status hub_model::delete_user(std::string_view name, completion done) {
       for (auto gid : std::set<std::int64_t>(ug->second)) {
         auto sources = t.s.members[gid][id];
         for (const auto& src : sources) t.s.drop_membership({id, gid, src});
-        if (auto g = find_in(t.s.groups_by_id, gid)) t.emit({event_kind::group_members_changed, u->name, g->name, {}, {}, {}});
+        if (auto g = find_in(t.s.groups_by_id, gid))
+          t.emit({event_kind::group_members_changed, u->name, g->name, {}, {}, "removed", {u->name}});
       }
     }
     t.drop_holder_assignments(holder_kind::user, id);
@@ -423,7 +424,7 @@ status hub_model::delete_user(std::string_view name, completion done) {
     std::erase_if(t.s.shares, [&](const auto& kv) { return kv.second->user_id == id; });
     t.s.drop_user(id);
     t.changes.emplace_back(store::erase_user{id});
-    t.emit({event_kind::user_deleted, u->name, {}, {}, {}, {}});
+    t.emit({event_kind::user_deleted, u->name, {}, {}, {}, {}, {}});
     t.perm = true;
     return {};
   });
@@ -572,7 +573,7 @@ result<std::vector<group_ptr>> hub_model::create_groups(const std::vector<std::s
       g.name = n;
       auto p = t.row(std::move(g));
       t.s.put_group(p);
-      t.emit({event_kind::group_created, {}, n, {}, {}, {}});
+      t.emit({event_kind::group_created, {}, n, {}, {}, {}, {}});
       out.push_back(std::move(p));
     }
     t.perm = true;
@@ -591,7 +592,7 @@ result<group_ptr> hub_model::create_group(std::string_view name, std::string pro
     g.properties = std::move(properties_json);
     auto p = t.row(std::move(g));
     t.s.put_group(p);
-    t.emit({event_kind::group_created, {}, p->name, {}, {}, {}});
+    t.emit({event_kind::group_created, {}, p->name, {}, {}, {}, {}});
     t.perm = true;
     return p;
   });
@@ -608,7 +609,7 @@ status hub_model::delete_group(std::string_view name, completion done) {
     std::erase_if(t.s.shares, [&](const auto& kv) { return kv.second->group_id == g->id; });
     t.s.drop_group(g->id);
     t.changes.emplace_back(store::erase_group{g->id});
-    t.emit({event_kind::group_deleted, {}, g->name, {}, {}, {}});
+    t.emit({event_kind::group_deleted, {}, g->name, {}, {}, {}, {}});
     t.perm = true;
     return {};
   });
@@ -640,7 +641,8 @@ status hub_model::add_group_members(std::string_view group_name, const std::vect
       found.push_back(std::move(u));
     }
     for (const auto& u : found) t.add_member({u->id, g->id, std::string(source)});
-    t.emit({event_kind::group_members_changed, users.size() == 1 ? users.front() : std::string(), g->name, {}, {}, {}});
+    t.emit({event_kind::group_members_changed, users.size() == 1 ? users.front() : std::string(), g->name, {}, {},
+            "added", users});
     return {};
   });
 }
@@ -664,7 +666,8 @@ status hub_model::remove_group_members(std::string_view group_name, const std::v
       for (const auto& src : std::vector<std::string>(it->second))
         if (source.empty() || src == source) t.drop_member({u->id, g->id, src});
     }
-    t.emit({event_kind::group_members_changed, users.size() == 1 ? users.front() : std::string(), g->name, {}, {}, {}});
+    t.emit({event_kind::group_members_changed, users.size() == 1 ? users.front() : std::string(), g->name, {}, {},
+            "removed", users});
     return {};
   });
 }
@@ -686,13 +689,13 @@ status hub_model::set_user_groups_from_source(std::string_view user_name, const 
         r.name = n;
         g = t.row(std::move(r));
         t.s.put_group(g);
-        t.emit({event_kind::group_created, {}, n, {}, {}, {}});
+        t.emit({event_kind::group_created, {}, n, {}, {}, {}, {}});
       }
       wanted.insert(g->id);
       if (t.s.add_membership({u->id, g->id, std::string(source)})) {
         t.changes.emplace_back(membership{u->id, g->id, std::string(source)});
         t.perm = true;
-        t.emit({event_kind::group_members_changed, u->name, n, {}, {}, {}});
+        t.emit({event_kind::group_members_changed, u->name, n, {}, {}, "added", {u->name}});
       }
     }
     if (auto ug = t.s.user_groups.find(u->id); ug != t.s.user_groups.end())
@@ -701,7 +704,8 @@ status hub_model::set_user_groups_from_source(std::string_view user_name, const 
         const auto& sources = t.s.members[gid][u->id];
         if (std::find(sources.begin(), sources.end(), source) == sources.end()) continue;
         t.drop_member({u->id, gid, std::string(source)});
-        if (auto g = find_in(t.s.groups_by_id, gid)) t.emit({event_kind::group_members_changed, u->name, g->name, {}, {}, {}});
+        if (auto g = find_in(t.s.groups_by_id, gid))
+          t.emit({event_kind::group_members_changed, u->name, g->name, {}, {}, "removed", {u->name}});
       }
     return {};
   });
@@ -804,7 +808,7 @@ result<role_ptr> hub_model::create_role(const new_role& nr, completion done) {
     r.managed_by_auth = nr.managed_by_auth;
     auto p = t.row(std::move(r));
     t.s.put_role(p);
-    t.emit({event_kind::role_changed, {}, {}, p->name, {}, {}});
+    t.emit({event_kind::role_changed, {}, {}, p->name, {}, "created", {}});
     t.perm = true;
     return p;
   });
@@ -823,7 +827,7 @@ result<role_ptr> hub_model::update_role(std::string_view name, const role_patch&
     if (p.source) r.from = *p.source;
     auto np = t.row(std::move(r));
     t.s.put_role(np);
-    t.emit({event_kind::role_changed, {}, {}, np->name, {}, {}});
+    t.emit({event_kind::role_changed, {}, {}, np->name, {}, "updated", {}});
     t.perm = true;
     return np;
   });
@@ -835,7 +839,7 @@ status hub_model::delete_role(std::string_view name, completion done) {
     if (!cur) return not_found("role " + std::string(name) + " not found");
     t.s.drop_role(cur->id);
     t.changes.emplace_back(store::erase_role{cur->id});
-    t.emit({event_kind::role_changed, {}, {}, cur->name, {}, "deleted"});
+    t.emit({event_kind::role_changed, {}, {}, cur->name, {}, "deleted", {}});
     t.perm = true;
     return {};
   });
@@ -850,7 +854,7 @@ status hub_model::assign_role(std::string_view role_name, const holder_ref& h, s
     if (!id) return not_found(std::string(store::holder_kind_name(h.kind)) + " " + h.name + " not found");
     t.assign({r->id, h.kind, id, std::string(source)});
     t.emit({event_kind::role_changed, h.kind == holder_kind::user ? h.name : std::string(),
-            h.kind == holder_kind::group ? h.name : std::string(), r->name, {}, {}});
+            h.kind == holder_kind::group ? h.name : std::string(), r->name, {}, "assigned", {}});
     return {};
   });
 }
@@ -866,7 +870,7 @@ status hub_model::unassign_role(std::string_view role_name, const holder_ref& h,
       for (const auto& a : std::vector<role_assignment>(*v))
         if (a.role_id == r->id && (source.empty() || a.from == source)) t.unassign(a);
     t.emit({event_kind::role_changed, h.kind == holder_kind::user ? h.name : std::string(),
-            h.kind == holder_kind::group ? h.name : std::string(), r->name, {}, {}});
+            h.kind == holder_kind::group ? h.name : std::string(), r->name, {}, "unassigned", {}});
     return {};
   });
 }
@@ -965,8 +969,8 @@ result<server_ptr> hub_model::update_server(std::string_view user_name, std::str
     const bool was = cur && cur->started;
     auto np = t.row(std::move(r));
     t.s.put_server(np);
-    if (!was && np->started) t.emit({event_kind::server_started, u->name, {}, {}, np->name, {}});
-    if (was && !np->started) t.emit({event_kind::server_stopped, u->name, {}, {}, np->name, {}});
+    if (!was && np->started) t.emit({event_kind::server_started, u->name, {}, {}, np->name, {}, {}});
+    if (was && !np->started) t.emit({event_kind::server_stopped, u->name, {}, {}, np->name, {}, {}});
     if (!cur) t.perm = true;  // a new server can be the target of !server filters
     return np;
   });

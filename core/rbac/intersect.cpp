@@ -51,6 +51,11 @@ std::set<std::string> to_set(std::span<const std::string> v) { return {v.begin()
 
 }  // namespace
 
+std::vector<std::string> not_covered(const scope_table& table, const scope_set& granted, const scope_set& held,
+                                     const membership_view* membership) {
+  return difference(granted, intersect(granted, held, membership)).to_strings(table);
+}
+
 scope_set intersect(const scope_set& a, const scope_set& b, const membership_view* membership) {
   return intersect(nullptr, a, b, membership, nullptr);
 }

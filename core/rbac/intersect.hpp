@@ -26,6 +26,12 @@ scope_set intersect(const scope_set& a, const scope_set& b, const membership_vie
 scope_set intersect(const scope_table* table, const scope_set& a, const scope_set& b,
                     const membership_view* membership, std::vector<std::string>* warnings);
 
+// No escalation (rest-api.md §6): the scopes of `granted` that `held` does not cover, as strings
+// (empty when a granter holding `held` may hand out `granted`). Filter-aware like intersect():
+// `read:users` covers `read:users!user=bob`, and `!group=g` covers `!user=u` when u is in g.
+std::vector<std::string> not_covered(const scope_table& table, const scope_set& granted, const scope_set& held,
+                                     const membership_view* membership);
+
 struct token_resolution {
   scope_set scopes;
   std::vector<std::string> discarded;  // token scopes the owner does not hold (sorted strings)

@@ -1,5 +1,7 @@
 #include "core/web/login_pipeline.hpp"
 
+#include "core/web/managed_roles.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <memory>
@@ -190,13 +192,63 @@ struct login_run : std::enable_shared_from_this<login_run> {
         auto self = shared_from_this();
         auto st = ctx.model.set_user_groups_from_source(name, groups, "authenticator", [self](const model::status& s) {
           if (!s) return self->fail(500, "Login failed", "setting groups: " + s.err().message);
-          self->save_auth_state();
+          self->apply_roles();
         });
         if (!st) return fail(500, "Login failed", "setting groups: " + st.err().message);
         return;
       }
     }
-    save_auth_state();
+    apply_roles();
+  }
+
+  // Authenticator.manage_roles (rbac.md §12): the plan is decided from the model as it is, then
+  // carried out in order; the writer commits in order, so the last step's completion goes on.
+  void apply_roles() {
+    auto it = auth.find("roles");
+    if (!ctx.options.manage_roles || it == auth.end() || it->is_null()) return save_auth_state();
+    auto plan = plan_managed_roles(ctx.scopes, ctx.model, name, *it, {ctx.options.keep_default_roles, admin});
+    if (plan.error) return fail(409, "Login failed: " + *plan.error, "managed roles: " + *plan.error);
+    for (const auto& w : plan.warnings) spdlog::warn("login: managed roles of {}: {}", name, w);
+    if (plan.loses_self)
+      spdlog::warn("login: user {} holds no role granting 'self' after the authenticator's roles; list the 'user' "
+                   "role in the auth model's roles or set Authenticator.keep_default_roles = true",
+                   name);
+    using step = std::function<model::status(model::completion)>;
+    std::vector<step> steps;
+    auto as_status = [](const auto& r) { return r ? model::status{} : model::status(r.err()); };
+    for (const auto& nr : plan.create)
+      steps.push_back([this, nr, as_status](model::completion d) { return as_status(ctx.model.create_role(nr, d)); });
+    for (const auto& [role, patch] : plan.update)
+      steps.push_back([this, role, patch, as_status](model::completion d) {
+        return as_status(ctx.model.update_role(role, patch, d));
+      });
+    const model::holder_ref me{model::holder_kind::user, name};
+    for (const auto& role : plan.unassign)
+      steps.push_back([this, role, me](model::completion d) { return ctx.model.unassign_role(role, me, "authenticator", d); });
+    for (const auto& role : plan.assign)
+      steps.push_back([this, role, me](model::completion d) { return ctx.model.assign_role(role, me, "authenticator", d); });
+    for (const auto& c : plan.holders_assign)
+      steps.push_back([this, c](model::completion d) { return ctx.model.assign_role(c.role, c.holder, "authenticator", d); });
+    for (const auto& c : plan.holders_unassign)
+      steps.push_back([this, c](model::completion d) { return ctx.model.unassign_role(c.role, c.holder, "authenticator", d); });
+    for (const auto& role : plan.remove)
+      steps.push_back([this, role](model::completion d) { return ctx.model.delete_role(role, d); });
+    if (steps.empty()) return save_auth_state();
+    auto self = shared_from_this();
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      model::completion done;
+      if (i + 1 == steps.size())
+        done = [self](const model::status& s) {
+          if (!s) return self->fail(500, "Login failed", "applying managed roles: " + s.err().message);
+          self->save_auth_state();
+        };
+      if (auto st = steps[i](std::move(done)); !st) {
+        // A concurrent login may have made the same role a moment ago: that is the outcome we wanted.
+        if (st.err().code == model::errc::conflict && i + 1 < steps.size()) continue;
+        return fail(st.err().code == model::errc::conflict ? 409 : 500, "Login failed",
+                    "applying managed roles: " + st.err().message);
+      }
+    }
   }
 
   void save_auth_state() {

@@ -50,6 +50,8 @@ struct web_options {
   bool allow_existing_users = false;
   bool enable_auth_state = false;
   bool manage_groups = false;
+  bool manage_roles = false;
+  bool keep_default_roles = false;
   std::map<std::string, std::string, std::less<>> username_map;
   std::filesystem::path static_dir;  // served under /hub/static/
   std::filesystem::path logo_file;   // /hub/logo

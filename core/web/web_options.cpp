@@ -61,6 +61,8 @@ web_options web_options_from_config(const nlohmann::json& config) {
   o.allow_existing_users = get_or<bool>(auth, "allow_existing_users", false);
   o.enable_auth_state = get_or<bool>(auth, "enable_auth_state", false);
   o.manage_groups = get_or<bool>(auth, "manage_groups", false);
+  o.manage_roles = get_or<bool>(auth, "manage_roles", false);
+  o.keep_default_roles = get_or<bool>(auth, "keep_default_roles", false);
   if (auto it = auth.find("username_map"); it != auth.end() && it->is_object())
     for (const auto& [k, v] : it->items())
       if (v.is_string()) o.username_map.emplace(k, v.get<std::string>());

@@ -67,3 +67,18 @@ def validate(instance, name):
 def validate_list(items, name):
     for item in items:
         validate(item, name)
+
+
+_EXTENSIONS_PATH = os.path.join(SOURCE_DIR, "docs", "schemas", "hubd-roles-api.json")
+_extensions = None
+
+
+def validate_extension(instance, name):
+    """Validate a model of hubd's own API extensions (docs/schemas/hubd-roles-api.json, $defs/`name`)."""
+    global _extensions
+    if _extensions is None:
+        import json
+        with open(_EXTENSIONS_PATH) as f:
+            _extensions = json.load(f)
+    schema = dict(_extensions, **{"$ref": f"#/$defs/{name}"})
+    jsonschema.validate(instance, schema, cls=jsonschema.Draft202012Validator)

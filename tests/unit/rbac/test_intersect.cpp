@@ -133,3 +133,20 @@ TEST_CASE("strict token creation (spec 8.4)", "[rbac][token]") {
   CHECK(check_token_scopes(table(), strings{"admin:users!user=ann"}, ann, {}, owner, &m));
   CHECK_THROWS_AS(check_token_scopes(table(), strings{"all"}, ann, {}, owner, &m), scope_not_found);
 }
+
+TEST_CASE("not_covered: what a granter may hand out (no escalation)") {
+  const auto& t = table();
+  auto set = [&](const strings& raw) { return expand(t, raw, principal_ref::user("granter")).scopes; };
+  // An unfiltered scope covers its filtered forms and its subscopes.
+  CHECK(not_covered(t, set({"read:users!user=bob"}), set({"read:users"}), nullptr).empty());
+  CHECK(not_covered(t, set({"read:users:name"}), set({"read:users"}), nullptr).empty());
+  // A filtered one does not cover the unfiltered form.
+  CHECK(not_covered(t, set({"read:users"}), set({"read:users!user=bob"}), nullptr) == strings{"read:users"});
+  // admin:users is not covered by admin:roles alone: the escalation the roles API refuses.
+  auto missing = not_covered(t, set({"admin:users"}), set({"admin:roles", "read:users"}), nullptr);
+  CHECK(std::find(missing.begin(), missing.end(), "admin:users") != missing.end());
+  // Group filters cover user filters only through membership.
+  fake_membership m{{"bob", "team"}};
+  CHECK(not_covered(t, set({"read:users!user=bob"}), set({"read:users!group=team"}), &m).empty());
+  CHECK(!not_covered(t, set({"read:users!user=carol"}), set({"read:users!group=team"}), &m).empty());
+}

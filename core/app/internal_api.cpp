@@ -1,0 +1,92 @@
+#include "core/app/internal_api.hpp"
+
+#include "core/http/io_pool.hpp"
+#include "core/http/router.hpp"
+#include "core/model/hub_model.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace hubd::core::app {
+namespace {
+
+// The note of internal tokens: how a restart finds (and replaces) the previous start's token.
+constexpr std::string_view internal_token_note = "hubd internal API";
+
+nlohmann::json error_body(int status, const std::string& message) {
+  return {{"status", status}, {"message", message}};
+}
+
+}  // namespace
+
+std::vector<plugin_principal> plugin_principals(const nlohmann::json& plugin_tables) {
+  std::vector<plugin_principal> out;
+  if (!plugin_tables.is_object()) return out;
+  for (const auto& [name, table] : plugin_tables.items()) {
+    if (!table.is_object() || !table.value("enabled", true)) continue;
+    auto roles = table.find("roles");
+    if (roles == table.end() || !roles->is_array() || roles->empty()) continue;
+    plugin_principal pp;
+    pp.name = name;
+    for (const auto& r : *roles) pp.roles.push_back(r.get<std::string>());
+    out.push_back(std::move(pp));
+  }
+  return out;
+}
+
+internal_api::internal_api(http::router& router, http::io_pool& io, std::string base_url)
+    : router_(router), io_(io), api_prefix_(std::move(base_url) + "hub/api") {}
+
+void internal_api::issue_tokens(model::hub_model& model, const std::vector<plugin_principal>& principals) {
+  using model::holder_kind;
+  for (const auto& pp : principals) {
+    for (const auto& t : model.tokens_of(holder_kind::service, pp.name)) {
+      if (t->note != internal_token_note) continue;
+      auto r = model.wait([&](auto done) { return model.delete_token(t->id, done); });
+      if (!r) throw std::runtime_error("removing the old internal token of plugin " + pp.name + ": " + r.err().message);
+    }
+    model::new_token nt(holder_kind::service, pp.name, {"inherit"});
+    nt.note = std::string(internal_token_note);
+    auto r = model.wait([&](auto done) { return model.create_token(nt, done); });
+    if (!r) throw std::runtime_error("issuing the internal token of plugin " + pp.name + ": " + r.err().message);
+    secrets_[pp.name] = r.value().secret;
+  }
+}
+
+void internal_api::handle(plugins::api_request request, plugins::api_responder respond) const {
+  auto it = secrets_.find(request.plugin_name);
+  if (it == secrets_.end()) {
+    respond(403, error_body(403, "plugin '" + request.plugin_name +
+                                     "' has no principal for the internal API: give it roles with "
+                                     "[plugins." + request.plugin_name + "] roles = [...]"));
+    return;
+  }
+  http::header_list headers{{"Authorization", "token " + it->second}, {"Accept", "application/json"}};
+  std::string body;
+  if (!request.body.is_null()) {
+    headers.emplace_back("Content-Type", "application/json");
+    body = request.body.dump();
+  }
+  auto req = http::make_request(request.method, api_prefix_ + request.path, std::move(body), std::move(headers));
+  if (!req) {
+    respond(400, error_body(400, "malformed internal API path: " + request.path));
+    return;
+  }
+  // Marks the access-log line so operators can tell plugin calls from network ones.
+  req->remote_addr = "internal";
+  boost::asio::post(io_.context(), [this, req, respond = std::move(respond)]() mutable {
+    router_.dispatch(req, [respond = std::move(respond)](http::response&& r) {
+      nlohmann::json parsed;
+      if (!r.body.empty()) {
+        parsed = nlohmann::json::parse(r.body, nullptr, false);
+        if (parsed.is_discarded()) parsed = nlohmann::json(r.body);  // non-JSON bodies arrive as a string
+      }
+      respond(r.status, std::move(parsed));
+    });
+  });
+}
+
+}  // namespace hubd::core::app

@@ -1,0 +1,142 @@
+"""Authenticator-managed roles and groups at login (rbac.md §12, §12.1) against a real hubd.
+
+The roles come from the auth model: the fixture hook plugin fx_api_probe patches the auth model in
+post_auth (`patch = {roles = [...]}`), as an authenticator returning roles would."""
+import os
+import re
+
+import pytest
+import requests
+
+from hubd_harness import BUILD_DIR, HubProcess
+
+ADMIN = "managed-roles-admin-token-0123456789"
+FIXTURE = os.path.join(BUILD_DIR, "tests", "fixtures", "plugins", "fx_api_probe.so")
+
+
+def config(tmp_path, roles, keep_default=False, extra=""):
+    return f'''
+[JupyterHub]
+plugin_paths = ["{FIXTURE}"]
+
+[[JupyterHub.services]]
+name = "admin-svc"
+admin = true
+api_token = "{ADMIN}"
+
+[Authenticator]
+manage_roles = true
+manage_groups = true
+keep_default_roles = {"true" if keep_default else "false"}
+
+[plugins.dummy]
+groups = {{ alice = ["lab"], bob = ["lab"] }}
+
+[plugins.fx_api_probe]
+log = "{tmp_path}/probe.jsonl"
+patch = {{ roles = {roles} }}
+{extra}
+'''
+
+
+def login(hub, user):
+    s = requests.Session()
+    r = s.get(hub.url + "hub/login")
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', r.text).group(1)
+    r = s.post(hub.url + "hub/login", data={"username": user, "password": "x", "_xsrf": xsrf}, allow_redirects=False)
+    return s, r
+
+
+def whoami(hub, session):
+    return session.get(hub.api_url + "/user").json()
+
+
+@pytest.fixture()
+def make_hub(tmp_path):
+    hubs = []
+
+    def make(*args, **kw):
+        h = HubProcess(config(tmp_path, *args, **kw))
+        h.start()
+        hubs.append(h)
+        return h
+
+    yield make
+    for h in hubs:
+        h.stop()
+
+
+ANALYST = '[{name = "analyst", scopes = ["read:users:name"], description = "from the IdP"}]'
+ANALYST_AND_USER = '[{name = "user"}, {name = "analyst", scopes = ["read:users:name"]}]'
+
+
+def test_managed_roles_replace_the_default_role_with_a_warning(make_hub):
+    hub = make_hub(ANALYST)
+    assert "keep_default_roles" in hub.log() and "Authenticator.manage_roles" in hub.log()
+    s, r = login(hub, "alice")
+    assert r.status_code == 302, r.text
+    me = hub.api("GET", "/users/alice", token=ADMIN).json()
+    assert me["roles"] == ["analyst"]
+    assert "holds no role granting 'self'" in hub.log() and "alice" in hub.log()
+    role = hub.api("GET", "/roles/analyst", token=ADMIN).json()
+    assert role["source"] == "authenticator" and role["description"] == "from the IdP"
+    # Groups are managed too: the identity source's list.
+    assert me["groups"] == ["lab"]
+
+
+def test_listing_user_keeps_self(make_hub):
+    hub = make_hub(ANALYST_AND_USER)
+    s, r = login(hub, "bob")
+    assert r.status_code == 302
+    assert sorted(hub.api("GET", "/users/bob", token=ADMIN).json()["roles"]) == ["analyst", "user"]
+    assert "access:servers!user=bob" in whoami(hub, s)["scopes"]
+    assert "holds no role granting 'self'" not in hub.log()
+
+
+def test_keep_default_roles(make_hub):
+    hub = make_hub(ANALYST, keep_default=True)
+    assert "leaves that user without 'self'" not in hub.log()
+    s, r = login(hub, "carol")
+    assert r.status_code == 302
+    assert sorted(hub.api("GET", "/users/carol", token=ADMIN).json()["roles"]) == ["analyst", "user"]
+    assert "holds no role granting 'self'" not in hub.log()
+
+
+def test_rest_api_refuses_managed_changes_and_keeps_api_grants(make_hub):
+    hub = make_hub(ANALYST_AND_USER)
+    login(hub, "alice")
+    r = hub.api("PATCH", "/roles/analyst", token=ADMIN, json_body={"description": "mine now"})
+    assert r.status_code == 400 and "authenticator" in r.json()["message"]
+    r = hub.api("DELETE", "/roles/analyst/users", token=ADMIN, json_body={"users": ["alice"]})
+    assert r.status_code == 400 and "authenticator" in r.json()["message"]
+    assert hub.api("DELETE", "/roles/analyst", token=ADMIN).status_code == 400
+    # The group the authenticator fills is read-only through the API ...
+    r = hub.api("POST", "/groups/lab/users", token=ADMIN, json_body={"users": ["alice"]})
+    assert r.status_code == 400 and "managed by the authenticator" in r.json()["message"]
+    # ... while an API-made role grant survives the next login (provenance).
+    hub.api("POST", "/roles", token=ADMIN, json_body={"name": "extra", "scopes": ["read:hub"]})
+    assert hub.api("POST", "/roles/extra/users", token=ADMIN, json_body={"users": ["alice"]}).status_code == 200
+    login(hub, "alice")
+    assert sorted(hub.api("GET", "/users/alice", token=ADMIN).json()["roles"]) == ["analyst", "extra", "user"]
+
+
+def test_dropped_role_is_stripped_and_deleted(make_hub, tmp_path):
+    hub = make_hub(ANALYST_AND_USER)
+    login(hub, "dave")
+    hub.stop()
+    hub2 = HubProcess(config(tmp_path, '[{name = "user"}]'), workdir=hub.workdir)
+    hub2.start()
+    try:
+        login(hub2, "dave")
+        assert hub2.api("GET", "/users/dave", token=ADMIN).json()["roles"] == ["user"]
+        # Nobody else held the managed role and the config does not define it: it is gone.
+        assert hub2.api("GET", "/roles/analyst", token=ADMIN).status_code == 404
+    finally:
+        hub2.stop()
+
+
+def test_invalid_managed_role_fails_the_login(make_hub):
+    hub = make_hub('[{name = "user"}, {name = "bad", scopes = ["read:nothing"]}]')
+    _, r = login(hub, "erin")
+    assert r.status_code == 409
+    assert hub.api("GET", "/roles/bad", token=ADMIN).status_code == 404
