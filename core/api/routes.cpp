@@ -9,6 +9,7 @@ void register_token_routes(http::router& router, api_context& ctx);
 void register_group_routes(http::router& router, api_context& ctx);
 void register_service_routes(http::router& router, api_context& ctx);
 void register_role_routes(http::router& router, api_context& ctx);
+void register_share_routes(http::router& router, api_context& ctx);
 
 void register_api_routes(http::router& router, api_context& ctx) {
   register_hub_routes(router, ctx);
@@ -17,6 +18,7 @@ void register_api_routes(http::router& router, api_context& ctx) {
   register_group_routes(router, ctx);
   register_service_routes(router, ctx);
   register_role_routes(router, ctx);
+  register_share_routes(router, ctx);
 }
 
 }  // namespace hubd::core::api

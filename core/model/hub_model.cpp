@@ -498,6 +498,11 @@ group_ptr hub_model::find_group(std::string_view name) const {
   return find_in(state_->groups, name);
 }
 
+group_ptr hub_model::find_group(std::int64_t id) const {
+  std::shared_lock lock(mutex_);
+  return find_in(state_->groups_by_id, id);
+}
+
 std::size_t hub_model::group_count() const {
   std::shared_lock lock(mutex_);
   return state_->groups.size();

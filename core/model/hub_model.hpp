@@ -222,6 +222,7 @@ public:
 
   // ---- groups and memberships -------------------------------------------------------------
   group_ptr find_group(std::string_view name) const;
+  group_ptr find_group(std::int64_t id) const;
   std::size_t group_count() const;
   std::vector<group_ptr> list_groups(std::size_t offset, std::size_t limit) const;
   std::vector<std::string> group_members(std::string_view group) const;  // sorted names
