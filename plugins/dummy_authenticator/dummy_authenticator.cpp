@@ -1,11 +1,19 @@
 // The "dummy" authenticator, like JupyterHub's DummyAuthenticator: accepts any user name, and when
-// [plugins.dummy] password is set, requires that shared password. For testing only.
+// [plugins.dummy] password is set, requires that shared password. [plugins.dummy] groups = {alice =
+// ["team-a"]} makes it an identity source for groups: the auth model then carries `groups` (the listed
+// groups, or [] for an unlisted user), as an OAuth authenticator's would; [plugins.dummy] auth_roles =
+// {alice = ["user"]} does the same for `roles` (a list of {"name": ...} role dicts, only for listed
+// users), to exercise Authenticator.manage_roles. (`roles` itself is hubd's key of every plugin table.)
+// For testing only.
 #include <hubd/sdk.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -15,7 +23,38 @@ const hubd_host* g_host = nullptr;
 
 struct dummy {
   std::string password;  // empty: any password
+  // user -> groups; nullopt: the auth model has no `groups` at all
+  std::optional<std::map<std::string, std::vector<std::string>>> groups;
+  std::map<std::string, std::vector<std::string>> roles;  // user -> role names
 };
+
+// A table of user = [names]; false (with err written) when it is not one.
+bool read_table(const json& value, const std::string& key, std::map<std::string, std::vector<std::string>>& out,
+                hubd_sink* err) {
+  if (!value.is_object()) {
+    hubd::sdk::write(err, "[plugins.dummy] " + key + ": must be a table of user = [names]");
+    return false;
+  }
+  for (const auto& [user, list] : value.items()) {
+    bool ok = list.is_array();
+    for (const auto& g : ok ? list : json::array()) ok = ok && g.is_string();
+    if (!ok) {
+      hubd::sdk::write(err, "[plugins.dummy] " + key + "." + user + ": must be a list of strings");
+      return false;
+    }
+    out[user] = list.get<std::vector<std::string>>();
+  }
+  return true;
+}
+
+// Config keys are matched against the name as typed and as hubd normalizes it (lower case).
+template <class M>
+auto find_user(const M& table, const std::string& username) {
+  std::string lower = username;
+  for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  auto it = table.find(username);
+  return it != table.end() ? it : table.find(lower);
+}
 
 hubd_plugin_obj* create(hubd_host_obj*, hubd_str config_json, hubd_sink* err) noexcept {
   return hubd::sdk::barrier<hubd_plugin_obj*>(nullptr, [&]() -> hubd_plugin_obj* {
@@ -32,8 +71,12 @@ hubd_plugin_obj* create(hubd_host_obj*, hubd_str config_json, hubd_sink* err) no
           return nullptr;
         }
         d->password = value.get<std::string>();
+      } else if (key == "groups") {
+        if (!read_table(value, key, d->groups.emplace(), err)) return nullptr;
+      } else if (key == "auth_roles") {
+        if (!read_table(value, key, d->roles, err)) return nullptr;
       } else {
-        hubd::sdk::write(err, "[plugins.dummy] unknown config key '" + key + "' (known: password)");
+        hubd::sdk::write(err, "[plugins.dummy] unknown config key '" + key + "' (known: password, groups, auth_roles)");
         return nullptr;
       }
     }
@@ -57,7 +100,17 @@ void authenticate(hubd_plugin_obj* self, hubd_host_obj*, hubd_op* op, hubd_str i
       hubd::sdk::complete(g_host, op, HUBD_DENIED, R"({"message":"Invalid username or password"})");
       return;
     }
-    hubd::sdk::complete(g_host, op, HUBD_OK, json{{"name", username}}.dump());
+    json model{{"name", username}};
+    if (d->groups) {
+      auto it = find_user(*d->groups, username);
+      model["groups"] = it == d->groups->end() ? json::array() : json(it->second);
+    }
+    if (auto it = find_user(d->roles, username); it != d->roles.end()) {
+      json roles = json::array();
+      for (const auto& r : it->second) roles.push_back(json{{"name", r}});
+      model["roles"] = std::move(roles);
+    }
+    hubd::sdk::complete(g_host, op, HUBD_OK, model.dump());
   });
 }
 
