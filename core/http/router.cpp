@@ -105,8 +105,13 @@ bool router::is_api_path(std::string_view raw_path) const {
 
 void router::add_standard_headers(const request& req, response& r) const {
   if (!r.has_header("X-JupyterHub-Version")) r.headers.emplace_back("X-JupyterHub-Version", options_.version);
-  if (!r.has_header("Content-Security-Policy"))
-    r.headers.emplace_back("Content-Security-Policy", is_api_path(req.path) ? api_csp_ : csp_);
+  if (!r.has_header("Content-Security-Policy")) {
+    // HTML pages served under hub/api (the OAuth confirmation page, error pages for browsers) load
+    // the hub's stylesheet, scripts and images: only non-HTML API answers get default-src 'none'.
+    auto type = r.header("Content-Type");
+    bool html = type && type->substr(0, 9) == "text/html";
+    r.headers.emplace_back("Content-Security-Policy", is_api_path(req.path) && !html ? api_csp_ : csp_);
+  }
   if (!r.has_header("Access-Control-Allow-Headers"))
     r.headers.emplace_back("Access-Control-Allow-Headers", "accept, content-type, authorization");
   for (const auto& [k, v] : options_.extra_headers) {

@@ -113,6 +113,10 @@ TEST_CASE("standard headers on every response", "[http][router]") {
   CHECK(api.header("X-Extra") == "1");
   auto page = call(rt, "GET", "/hub/home");
   CHECK(page.header("Content-Security-Policy") == "frame-ancestors 'none'; report-uri /hub/security/csp-report");
+  // An HTML page under hub/api (the OAuth confirmation page) loads the hub's CSS and scripts.
+  rt.add("GET", "/hub/api/oauth2/authorize", [](const request_ptr&, responder res) { res(html_response(200, "<p>")); });
+  CHECK(call(rt, "GET", "/hub/api/oauth2/authorize").header("Content-Security-Policy") ==
+        "frame-ancestors 'none'; report-uri /hub/security/csp-report");
   auto missing = call(rt, "GET", "/nowhere");
   CHECK(missing.status == 404);
   CHECK(missing.header("X-JupyterHub-Version") == "5.2.1");
