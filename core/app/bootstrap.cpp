@@ -425,6 +425,89 @@ void define_custom_scopes(const config& cfg, const nlohmann::json& plugin_scopes
   add(plugin_scopes, "plugins");
 }
 
+void apply_managed_roles(const config& cfg, const rbac::scope_table& table, model::hub_model& m,
+                         const nlohmann::json& loaded, std::vector<std::string>& warnings) {
+  const std::string where = cfg.where("Authenticator.manage_roles") + ": load_managed_roles";
+  auto must = [&](const std::string& what, auto&& mutation) {
+    auto r = m.wait(mutation);
+    if (!r) throw std::runtime_error(what + ": " + r.err().message);
+  };
+  const json& roles = loaded.is_object() ? loaded.value("roles", json::array()) : loaded;
+  if (!roles.is_array()) throw config_error(where + " must return {\"roles\": [role dicts]}");
+  const bool reset = cfg.section("Authenticator").value("reset_managed_roles_on_startup", false);
+  std::set<std::string> returned;
+  for (const auto& dict : roles) {
+    if (!dict.is_object() || !dict.contains("name") || !dict["name"].is_string())
+      throw config_error(where + ": every role needs a name");
+    const std::string name = dict["name"];
+    rbac::role_def def{name, dict.value("description", std::string()), strings_of(dict.value("scopes", json::array()))};
+    try {
+      if (auto bad = rbac::role_name_error(name)) throw rbac::role_error("invalid role name " + name + ": " + *bad);
+      rbac::validate_role(table, def);
+    } catch (const std::exception& e) {
+      throw config_error(where + ": " + e.what());
+    }
+    returned.insert(name);
+    auto existing = m.find_role(name);
+    if (!existing) {
+      model::new_role nr{name, def.description, def.scopes, "authenticator", true};
+      must("creating managed role " + name, [&](auto done) { return m.create_role(nr, done); });
+    } else {
+      model::role_patch p;
+      if (dict.contains("description")) p.description = def.description;
+      if (dict.contains("scopes")) p.scopes = def.scopes;
+      p.managed_by_auth = true;
+      must("updating managed role " + name, [&](auto done) { return m.update_role(name, p, done); });
+    }
+    auto role_row = m.find_role(name);
+    const std::pair<const char*, holder_kind> kinds[] = {
+        {"users", holder_kind::user}, {"groups", holder_kind::group}, {"services", holder_kind::service}};
+    for (const auto& [key, kind] : kinds) {
+      if (!dict.contains(key)) continue;
+      std::set<std::string> want;
+      for (const auto& h : strings_of(dict[key])) {
+        bool exists = kind == holder_kind::user    ? m.find_user(h) != nullptr
+                      : kind == holder_kind::group ? m.find_group(h) != nullptr
+                                                   : m.find_service(h) != nullptr;
+        if (!exists && kind == holder_kind::user) {
+          model::new_user nu;
+          nu.name = h;
+          nu.source = "authenticator";
+          must("creating user " + h, [&](auto done) { return m.create_user(nu, done); });
+          exists = true;
+        }
+        if (!exists) {
+          warnings.push_back(where + ": role " + name + " names unknown " + key + " entry " + h + "; skipped");
+          continue;
+        }
+        want.insert(h);
+      }
+      auto holders = m.holders_of(name);
+      const auto& current = kind == holder_kind::user    ? holders.users
+                            : kind == holder_kind::group ? holders.groups
+                                                         : holders.services;
+      for (const auto& h : want)
+        if (std::find(current.begin(), current.end(), h) == current.end())
+          must("assigning managed role " + name, [&](auto done) {
+            return m.assign_role(name, holder_ref{kind, h}, "authenticator", done);
+          });
+      if (!reset) continue;
+      for (const auto& h : current) {
+        if (want.count(h)) continue;
+        for (const auto& a : m.assignments_of(kind, h))
+          if (a.role_id == role_row->id && a.from == "authenticator")
+            must("unassigning managed role " + name, [&](auto done) {
+              return m.unassign_role(name, holder_ref{kind, h}, "authenticator", done);
+            });
+      }
+    }
+  }
+  if (!reset) return;
+  for (const auto& r : m.list_roles())
+    if (r->managed_by_auth && !returned.count(r->name) && !rbac::is_default_role(r->name) && r->from != "config")
+      must("deleting managed role " + r->name, [&](auto done) { return m.delete_role(r->name, done); });
+}
+
 bootstrap_report apply_config(const config& cfg, const rbac::scope_table& table, model::hub_model& model,
                               const std::vector<plugin_principal>& plugins) {
   return applier(cfg, table, model, plugins).run();

@@ -27,6 +27,14 @@ struct bootstrap_report {
   std::size_t roles_deleted = 0;
 };
 
+// The authenticator's load_managed_roles() result ({"roles": [role dicts]}) at start-up (rbac.md §12):
+// each role is created or updated as managed (fields left out are kept), its `users`, `groups` and
+// `services` keys set those holders exactly; with Authenticator.reset_managed_roles_on_startup,
+// managed roles it does not return are deleted, and managed grants it does not re-declare go (a dict
+// without `users` keeps its user grants). Throws config_error naming the role for a bad dict.
+void apply_managed_roles(const config& cfg, const rbac::scope_table& table, model::hub_model& model,
+                         const nlohmann::json& loaded, std::vector<std::string>& warnings);
+
 // Adds JupyterHub.custom_scopes (and `plugin_scopes`, registered by plugins: {"custom:x": {...}})
 // to the table. Throws config_error naming the scope, the key and the file line.
 void define_custom_scopes(const config& cfg, const nlohmann::json& plugin_scopes, rbac::scope_table& table,

@@ -29,6 +29,7 @@
 
 #include <condition_variable>
 #include <csignal>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -154,6 +155,7 @@ void hub_app::start() {
   auto report = apply_config(cfg_, p.scopes, *p.model, principals);
   for (const auto& w : warnings) spdlog::warn("config: {}", w);
   for (const auto& w : report.warnings) spdlog::warn("config: {}", w);
+  load_managed_roles();
 
   // HTTP.
   p.io = std::make_unique<http::io_pool>(io_threads_from(jh));
@@ -201,6 +203,30 @@ void hub_app::start() {
   auto ports = p.server->ports();
   spdlog::info("hubd is serving at http://{}:{}{}", hub_ep->host.empty() ? "*" : hub_ep->host,
                ports.empty() ? 0 : ports.front(), ropts.base_url + "hub/");
+}
+
+// Authenticator.load_managed_roles() at start-up (rbac.md §12). Start-up runs on the main thread,
+// so it may wait for the plugin op.
+void hub_app::load_managed_roles() {
+  auto& p = *parts_;
+  const json& auth = cfg_.section("Authenticator");
+  if (!auth.at("manage_roles").get<bool>()) return;
+  const bool reset = auth.at("reset_managed_roles_on_startup").get<bool>();
+  if (!p.authenticator->implements("load_managed_roles")) {
+    if (reset)
+      throw config_error(cfg_.where("Authenticator.reset_managed_roles_on_startup") +
+                         ": needs an authenticator that implements load_managed_roles (" + p.authenticator->name() +
+                         " does not)");
+    return;
+  }
+  std::promise<plugins::op_result> result;
+  auto answer = result.get_future();
+  p.authenticator->load_managed_roles([&result](plugins::op_result r) { result.set_value(std::move(r)); });
+  auto r = answer.get();
+  if (!r.ok()) throw std::runtime_error("the authenticator's load_managed_roles failed: " + r.message);
+  std::vector<std::string> warnings;
+  apply_managed_roles(cfg_, p.scopes, *p.model, r.value, warnings);
+  for (const auto& w : warnings) spdlog::warn("config: {}", w);
 }
 
 void hub_app::wire_api(const std::string& base_url) {

@@ -29,6 +29,7 @@ public:
 
 private:
   struct parts;
+  void load_managed_roles();
   void wire_api(const std::string& base_url);
   void wire_pages();
   config cfg_;

@@ -1,5 +1,6 @@
 #include "core/app/internal_api.hpp"
 
+#include "core/http/access_log.hpp"
 #include "core/http/io_pool.hpp"
 #include "core/http/router.hpp"
 #include "core/model/hub_model.hpp"
@@ -8,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <stdexcept>
 
 namespace hubd::core::app {
@@ -78,7 +80,11 @@ void internal_api::handle(plugins::api_request request, plugins::api_responder r
   // Marks the access-log line so operators can tell plugin calls from network ones.
   req->remote_addr = "internal";
   boost::asio::post(io_.context(), [this, req, respond = std::move(respond)]() mutable {
-    router_.dispatch(req, [respond = std::move(respond)](http::response&& r) {
+    const auto started = std::chrono::steady_clock::now();
+    router_.dispatch(req, [req, started, respond = std::move(respond)](http::response&& r) {
+      // Same access-log line as a network request, with the peer "internal".
+      const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      http::log_access(*req, r.status, ms, r.header("Location").value_or(std::string_view{}));
       nlohmann::json parsed;
       if (!r.body.empty()) {
         parsed = nlohmann::json::parse(r.body, nullptr, false);

@@ -4,6 +4,7 @@
 // groups, or [] for an unlisted user), as an OAuth authenticator's would; [plugins.dummy] auth_roles =
 // {alice = ["user"]} does the same for `roles` (a list of {"name": ...} role dicts, only for listed
 // users), to exercise Authenticator.manage_roles. (`roles` itself is hubd's key of every plugin table.)
+// [plugins.dummy] managed_roles = [{name, scopes, users, ...}] is what load_managed_roles() returns.
 // For testing only.
 #include <hubd/sdk.hpp>
 
@@ -26,6 +27,7 @@ struct dummy {
   // user -> groups; nullopt: the auth model has no `groups` at all
   std::optional<std::map<std::string, std::vector<std::string>>> groups;
   std::map<std::string, std::vector<std::string>> roles;  // user -> role names
+  json managed_roles = json::array();                      // load_managed_roles() at start-up
 };
 
 // A table of user = [names]; false (with err written) when it is not one.
@@ -75,8 +77,15 @@ hubd_plugin_obj* create(hubd_host_obj*, hubd_str config_json, hubd_sink* err) no
         if (!read_table(value, key, d->groups.emplace(), err)) return nullptr;
       } else if (key == "auth_roles") {
         if (!read_table(value, key, d->roles, err)) return nullptr;
+      } else if (key == "managed_roles") {
+        if (!value.is_array()) {
+          hubd::sdk::write(err, "[plugins.dummy] managed_roles: must be a list of role tables");
+          return nullptr;
+        }
+        d->managed_roles = value;
       } else {
-        hubd::sdk::write(err, "[plugins.dummy] unknown config key '" + key + "' (known: password, groups, auth_roles)");
+        hubd::sdk::write(err, "[plugins.dummy] unknown config key '" + key +
+                                  "' (known: password, groups, auth_roles, managed_roles)");
         return nullptr;
       }
     }
@@ -114,6 +123,14 @@ void authenticate(hubd_plugin_obj* self, hubd_host_obj*, hubd_op* op, hubd_str i
   });
 }
 
+// Authenticator.load_managed_roles(): the configured role dicts (none by default, as in JupyterHub).
+void load_managed_roles(hubd_plugin_obj* self, hubd_host_obj*, hubd_op* op, hubd_str) noexcept {
+  hubd::sdk::op_barrier(g_host, op, [&] {
+    const auto* d = reinterpret_cast<const dummy*>(self);
+    hubd::sdk::complete(g_host, op, HUBD_OK, json{{"roles", d->managed_roles}}.dump());
+  });
+}
+
 hubd_authenticator_vtbl make_vtbl() {
   hubd_authenticator_vtbl v{};
   v.struct_size = sizeof v;
@@ -121,6 +138,7 @@ hubd_authenticator_vtbl make_vtbl() {
   v.create = &create;
   v.destroy = &destroy;
   v.authenticate = &authenticate;
+  v.load_managed_roles = &load_managed_roles;
   return v;
 }
 const hubd_authenticator_vtbl vtbl = make_vtbl();

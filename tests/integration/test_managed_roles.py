@@ -140,3 +140,48 @@ def test_invalid_managed_role_fails_the_login(make_hub):
     _, r = login(hub, "erin")
     assert r.status_code == 409
     assert hub.api("GET", "/roles/bad", token=ADMIN).status_code == 404
+
+
+def startup_config(tmp_path, managed, reset):
+    return f'''
+[[JupyterHub.services]]
+name = "admin-svc"
+admin = true
+api_token = "{ADMIN}"
+
+[Authenticator]
+manage_roles = true
+keep_default_roles = true
+reset_managed_roles_on_startup = {"true" if reset else "false"}
+
+[plugins.dummy]
+managed_roles = {managed}
+'''
+
+
+def test_load_managed_roles_at_startup_and_reset(tmp_path):
+    first = '[{name = "graders", scopes = ["read:users:name"], users = ["gina", "hal"]}, {name = "old", scopes = ["read:hub"], users = ["gina"]}]'
+    h = HubProcess(startup_config(tmp_path, first, reset=False))
+    h.start()
+    try:
+        r = h.api("GET", "/roles/graders", token=ADMIN).json()
+        assert r["source"] == "authenticator" and r["users"] == ["gina", "hal"]
+        assert h.api("GET", "/roles/old", token=ADMIN).status_code == 200
+    finally:
+        h.stop()
+    # The next start returns graders without hal and no longer returns old: with reset, both go.
+    second = '[{name = "graders", users = ["gina"]}]'
+    h2 = HubProcess(startup_config(tmp_path, second, reset=True), workdir=h.workdir)
+    h2.start()
+    try:
+        r = h2.api("GET", "/roles/graders", token=ADMIN).json()
+        assert r["users"] == ["gina"] and r["scopes"] == ["read:users:name"]  # left-out scopes are kept
+        assert h2.api("GET", "/roles/old", token=ADMIN).status_code == 404
+    finally:
+        h2.stop()
+
+
+def test_bad_managed_role_stops_startup(tmp_path):
+    h = HubProcess(startup_config(tmp_path, '[{name = "bad", scopes = ["read:nothing"]}]', reset=False))
+    assert h.start(expect_failure=True) != 0
+    assert "load_managed_roles" in h.log() and "read:nothing" in h.log()
