@@ -79,6 +79,15 @@ bool server_exists(const api_context& ctx, const std::string& owner, const std::
   return server.empty() || ctx.model.find_server(owner, server) != nullptr;
 }
 
+// The guard of every /shares/{o}/{s} and /share-codes/{o}/{s} route: the scope on that server, then
+// the server itself.
+std::optional<response> guard_server(const api_context& ctx, const principal& who, builtin scope,
+                                     const std::string& owner, const std::string& server) {
+  if (auto e = guard(ctx, who, {scope}, resource_ref::server(owner, server))) return e;
+  if (!server_exists(ctx, owner, server)) return http::error_response(404, "No such server");
+  return std::nullopt;
+}
+
 // The default server may have no row yet: shares and codes hang on the row, so make it first.
 std::optional<response> ensure_server_row(api_context& ctx, const std::string& owner, const std::string& server) {
   if (ctx.model.find_server(owner, server)) return std::nullopt;
@@ -165,17 +174,14 @@ void get_owner_shares(api_context& ctx, const http::request_ptr& req, const prin
 
 void get_server_shares(api_context& ctx, const http::request_ptr& req, const principal& who, http::responder res) {
   std::string owner(req->param("owner")), server(req->param("server"));
-  if (auto e = guard(ctx, who, {builtin::read_shares}, resource_ref::server(owner, server)))
-    return answer(res, std::move(*e));
-  if (!server_exists(ctx, owner, server)) return answer(res, http::error_response(404, "No such server"));
+  if (auto e = guard_server(ctx, who, builtin::read_shares, owner, server)) return answer(res, std::move(*e));
   answer(res, envelope(ctx, *req, ctx.model.shares_of_server(owner, server),
                        [&](const auto& s) { return render_share(ctx, s); }));
 }
 
 void post_server_share(api_context& ctx, const http::request_ptr& req, const principal& who, http::responder res) {
   std::string owner(req->param("owner")), server(req->param("server"));
-  if (auto e = guard(ctx, who, {builtin::shares}, resource_ref::server(owner, server))) return answer(res, std::move(*e));
-  if (!server_exists(ctx, owner, server)) return answer(res, http::error_response(404, "No such server"));
+  if (auto e = guard_server(ctx, who, builtin::shares, owner, server)) return answer(res, std::move(*e));
   nlohmann::json body;
   if (auto e = parse_json_body(*req, body)) return answer(res, std::move(*e));
   model::holder_ref target;
@@ -194,8 +200,7 @@ void post_server_share(api_context& ctx, const http::request_ptr& req, const pri
 
 void patch_server_share(api_context& ctx, const http::request_ptr& req, const principal& who, http::responder res) {
   std::string owner(req->param("owner")), server(req->param("server"));
-  if (auto e = guard(ctx, who, {builtin::shares}, resource_ref::server(owner, server))) return answer(res, std::move(*e));
-  if (!server_exists(ctx, owner, server)) return answer(res, http::error_response(404, "No such server"));
+  if (auto e = guard_server(ctx, who, builtin::shares, owner, server)) return answer(res, std::move(*e));
   nlohmann::json body;
   if (auto e = parse_json_body(*req, body)) return answer(res, std::move(*e));
   model::holder_ref target;
@@ -212,8 +217,7 @@ void patch_server_share(api_context& ctx, const http::request_ptr& req, const pr
 
 void delete_server_shares(api_context& ctx, const http::request_ptr& req, const principal& who, http::responder res) {
   std::string owner(req->param("owner")), server(req->param("server"));
-  if (auto e = guard(ctx, who, {builtin::shares}, resource_ref::server(owner, server))) return answer(res, std::move(*e));
-  if (!server_exists(ctx, owner, server)) return answer(res, http::error_response(404, "No such server"));
+  if (auto e = guard_server(ctx, who, builtin::shares, owner, server)) return answer(res, std::move(*e));
   auto shares = ctx.model.shares_of_server(owner, server);
   if (shares.empty()) return answer(res, http::empty_response(204));
   for (std::size_t i = 0; i < shares.size(); ++i) {
@@ -288,17 +292,14 @@ void get_owner_codes(api_context& ctx, const http::request_ptr& req, const princ
 
 void get_server_codes(api_context& ctx, const http::request_ptr& req, const principal& who, http::responder res) {
   std::string owner(req->param("owner")), server(req->param("server"));
-  if (auto e = guard(ctx, who, {builtin::read_shares}, resource_ref::server(owner, server)))
-    return answer(res, std::move(*e));
-  if (!server_exists(ctx, owner, server)) return answer(res, http::error_response(404, "No such server"));
+  if (auto e = guard_server(ctx, who, builtin::read_shares, owner, server)) return answer(res, std::move(*e));
   answer(res, envelope(ctx, *req, ctx.model.share_codes_of_server(owner, server),
                        [&](const auto& c) { return render_code(ctx, c); }));
 }
 
 void post_server_code(api_context& ctx, const http::request_ptr& req, const principal& who, http::responder res) {
   std::string owner(req->param("owner")), server(req->param("server"));
-  if (auto e = guard(ctx, who, {builtin::shares}, resource_ref::server(owner, server))) return answer(res, std::move(*e));
-  if (!server_exists(ctx, owner, server)) return answer(res, http::error_response(404, "No such server"));
+  if (auto e = guard_server(ctx, who, builtin::shares, owner, server)) return answer(res, std::move(*e));
   nlohmann::json body;
   if (auto e = parse_json_body(*req, body)) return answer(res, std::move(*e));
   if (body.is_null()) body = nlohmann::json::object();
@@ -354,8 +355,7 @@ void post_server_code(api_context& ctx, const http::request_ptr& req, const prin
 
 void delete_server_codes(api_context& ctx, const http::request_ptr& req, const principal& who, http::responder res) {
   std::string owner(req->param("owner")), server(req->param("server"));
-  if (auto e = guard(ctx, who, {builtin::shares}, resource_ref::server(owner, server))) return answer(res, std::move(*e));
-  if (!server_exists(ctx, owner, server)) return answer(res, http::error_response(404, "No such server"));
+  if (auto e = guard_server(ctx, who, builtin::shares, owner, server)) return answer(res, std::move(*e));
   auto codes = ctx.model.share_codes_of_server(owner, server);
   std::vector<std::int64_t> ids;
   if (auto code = req->query_arg("code")) {
