@@ -106,14 +106,15 @@ struct chp_proxy::impl : std::enable_shared_from_this<impl> {
     routes_url = strip_slash(opts.api_url) + "/api/routes";
   }
 
-  http::header_list auth_headers() const { return {{"Authorization", "token " + opts.auth_token}}; }
-
   void api(const std::string& method, const std::string& path, std::string body,
            std::function<void(http::client_response&&)> cb) {
     http::client_request req;
     req.method = method;
-    req.url = routes_url + path;
-    req.headers = auth_headers();
+    {
+      std::lock_guard lk(mutex);  // reconfigure() may change both
+      req.url = routes_url + path;
+      req.headers = {{"Authorization", "token " + opts.auth_token}};
+    }
     if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
     req.body = std::move(body);
     req.timeout = std::chrono::seconds(10);
@@ -199,6 +200,16 @@ chp_proxy::chp_proxy(http::io_pool& pool, http::client& client, chp_options opts
 chp_proxy::~chp_proxy() = default;
 
 const chp_options& chp_proxy::options() const { return impl_->opts; }
+
+void chp_proxy::reconfigure(const std::string& api_url, const std::string& auth_token) {
+  std::lock_guard lk(impl_->mutex);
+  if (!api_url.empty()) {
+    impl_->opts.api_url = api_url;
+    impl_->routes_url = strip_slash(api_url) + "/api/routes";
+  }
+  if (!auth_token.empty()) impl_->opts.auth_token = auth_token;
+  spdlog::info("proxy-reconfigured: the proxy API is now {}", impl_->opts.api_url);
+}
 
 int chp_proxy::pid() const {
   std::lock_guard lk(impl_->mutex);

@@ -48,6 +48,9 @@ public:
   bool process_running();
   int pid() const;
   const chp_options& options() const;
+  // PATCH /hub/api/proxy: another API URL and/or token for the proxy (empty: keep). Applies to the next
+  // request; the CHP process, if hubd started it, is not restarted.
+  void reconfigure(const std::string& api_url, const std::string& auth_token);
 
   void add_route(const route& r, done_callback cb) override;
   void delete_route(const std::string& routespec, done_callback cb) override;

@@ -273,6 +273,8 @@ void do_start(hubd_plugin_obj* p, hubd_host_obj*, hubd_op* op, hubd_str input) {
     } else {
       std::string folder = replace_all(s->cfg.home_dir_template, "{username}", user);
       std::error_code ec;
+      // HOME must be absolute: a relative one would be taken relative to the server's own cwd (itself).
+      if (auto abs = std::filesystem::absolute(folder, ec); !ec) folder = abs.lexically_normal().string();
       std::filesystem::create_directories(folder, ec);
       if (ec) {
         sdk::fail(g_host, op, 500, "cannot create the working folder " + folder + ": " + ec.message());

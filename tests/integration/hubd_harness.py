@@ -39,9 +39,9 @@ def toml_str(value):
 class HubProcess:
     """A hubd process with its own temp dir, database and ports."""
 
-    def __init__(self, config="", env=None, workdir=None, base_url="/", plugins_dir=PLUGINS_DIR):
+    def __init__(self, config="", env=None, workdir=None, base_url="/", plugins_dir=PLUGINS_DIR, port=None):
         self.workdir = workdir or tempfile.mkdtemp(prefix="hubd-test-")
-        self.port = free_port()
+        self.port = port or free_port()
         self.base_url = base_url
         self.url = f"http://127.0.0.1:{self.port}{base_url}"
         self.api_url = self.url + "hub/api"

@@ -226,3 +226,22 @@ TEST_CASE("proxy start errors are clear", "[proxy][chp]") {
   chp_proxy no_token(f.pool, f.client, o);
   CHECK(wait_done([&](auto cb) { no_token.start(cb); }).find("needs an auth token") != std::string::npos);
 }
+
+TEST_CASE("reconfigure points the client at another proxy API and token", "[proxy][chp]") {
+  chp_fixture f;
+  REQUIRE(wait_done([&](auto cb) { f.px->start(cb); }) == "");
+  route hub{"/", "http://127.0.0.1:8081", hub_route_data()};
+  REQUIRE(wait_done([&](auto cb) { f.px->add_route(hub, cb); }) == "");
+
+  // A wrong token: the proxy refuses, and hubd says so.
+  f.px->reconfigure("", "wrong-token");
+  CHECK(wait_done([&](auto cb) { f.px->add_route(hub, cb); }) == "adding route / failed: the proxy answered 403");
+  // Back to the right one: requests work again, and an empty value keeps the current setting.
+  f.px->reconfigure("", f.opts.auth_token);
+  CHECK(wait_done([&](auto cb) { f.px->add_route(hub, cb); }) == "");
+  // Another API URL (nothing listens there): the next request goes there and fails clearly.
+  f.px->reconfigure("http://127.0.0.1:" + std::to_string(free_port()), "");
+  CHECK(wait_done([&](auto cb) { f.px->delete_route("/", cb); }).rfind("deleting route / failed: ", 0) == 0);
+  f.px->reconfigure(f.opts.api_url, "");
+  CHECK(routes_of(*f.px).count("/") == 1);
+}

@@ -1,0 +1,110 @@
+#pragma once
+// The server lifecycle (JupyterHub's user.py spawn/stop order): admission, the per-server token and
+// OAuth client, the env contract, pre_spawn hooks, the spawner plugin's start, the readiness wait,
+// the proxy route, the model record; stop in reverse, with post_stop hooks; periodic polls that clean
+// up crashed servers; progress events; re-adoption of running servers after a restart; route checks.
+//
+// Threads: every entry point returns at once. Continuations run on the plugin completion thread or
+// are posted to the io_context; model completions are handed to the io_context too (the writer thread
+// is everyone's durability path). Runtime state lives under one mutex that is never held while calling
+// a plugin, the proxy or the model.
+#include "core/spawn/spawn_settings.hpp"
+#include "core/proxy/proxy.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hubd::core {
+namespace model {
+class hub_model;
+}
+namespace rbac {
+class scope_table;
+class membership_view;
+}  // namespace rbac
+namespace plugins {
+class plugin_registry;
+class hooks_adapter;
+}  // namespace plugins
+namespace http {
+class io_pool;
+class client;
+}  // namespace http
+}  // namespace hubd::core
+
+namespace hubd::core::spawn {
+
+// What a start or stop request is answered with: 201 ready / 202 pending / 204 stopped, or an error
+// status with a message (and Retry-After seconds for the 429 spawn throttle).
+struct spawn_answer {
+  int status = 0;
+  std::string message;
+  int retry_after = 0;
+};
+using answer_callback = std::function<void(spawn_answer)>;
+
+// Progress: status 200 with a text/event-stream body, or an error status with a message.
+using progress_callback = std::function<void(int status, std::string body)>;
+
+struct server_manager_deps {
+  model::hub_model& model;
+  const rbac::scope_table& scopes;
+  const rbac::membership_view& membership;
+  plugins::plugin_registry& registry;
+  http::io_pool& io;
+  http::client& client;
+  proxy::proxy* proxy = nullptr;  // null: no proxy (people talk to hubd directly)
+  std::vector<std::shared_ptr<plugins::hooks_adapter>> hooks;  // config order
+  // The hub's own route ("/" → hubd) that check_routes keeps in the proxy; empty target: none.
+  proxy::route hub_route;
+  // The authenticator's pre_spawn_start / post_spawn_stop (run before the pre_spawn hooks and with
+  // the post_stop hooks); empty when the plugin does not implement them.
+  std::function<void(nlohmann::json input, std::function<void(bool ok, int status, std::string message,
+                                                              nlohmann::json patch)>)>
+      authenticator_pre_spawn;
+  std::function<void(nlohmann::json input)> authenticator_post_stop;
+};
+
+class server_manager {
+public:
+  server_manager(server_manager_deps deps, spawn_settings settings);
+  ~server_manager();
+  server_manager(const server_manager&) = delete;
+  server_manager& operator=(const server_manager&) = delete;
+
+  // POST /users/{u}/server[s/{s}]. user_options null: reuse the previous options.
+  void start(const std::string& user, const std::string& server, const nlohmann::json& user_options,
+             answer_callback done);
+  // DELETE /users/{u}/server[s/{s}]; `remove` deletes the (named) server record after the stop.
+  void stop(const std::string& user, const std::string& server, bool remove, answer_callback done);
+  // Every active server of the user (shutdown_on_logout, deleting a user); done once all are stopped.
+  void stop_all(const std::string& user, std::function<void()> done);
+  // GET .../progress: the events so far and, once finished, the final one.
+  void progress(const std::string& user, const std::string& server, progress_callback done);
+  // The last spawn of this server failed (and nothing runs): its message. For the spawn-pending page.
+  std::optional<std::string> last_failure(const std::string& user, const std::string& server) const;
+
+  // Start-up: re-adopt servers the model records as running (load_state + poll), clear the rest, start
+  // the poll timer. (server_started/server_stopped reach hook plugins as model change events.)
+  void resume();
+  // The proxy's routes against what should be there (adds missing, removes stale). done(error).
+  void check_routes(std::function<void(std::string error)> done);
+  // What check_routes wants: the hub route plus one per ready server.
+  std::vector<proxy::route> wanted_routes() const;
+  // Shutdown (main thread, blocking, bounded): stops the poll timer; with cleanup_servers stops every
+  // server first.
+  void shutdown();
+
+  const spawn_settings& settings() const;
+
+  struct impl;
+
+private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace hubd::core::spawn
