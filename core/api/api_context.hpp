@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hubd::core::api {
 
@@ -54,6 +55,16 @@ struct proxy_slot {
   std::function<void(const nlohmann::json& patch, std::function<void(bool ok)> done)> reconfigure;
 };
 
+// Managed services (core/app/managed_services) for the `command` and `pid` of GET /services.
+struct managed_service_slot {
+  struct info {
+    std::vector<std::string> command;
+    int pid = 0;  // 0 while it is not running
+  };
+  // nullopt: not a managed service (or no manager): the model shows [] and 0.
+  std::function<std::optional<info>(std::string_view name)> status;
+};
+
 struct api_context {
   api_context(model::hub_model& model, const rbac::scope_table& scopes, const nlohmann::json& config,
               http::cookie_signer& signer);
@@ -71,6 +82,7 @@ struct api_context {
   authenticator_slot authenticator;
   spawn_slot spawn;
   proxy_slot proxy;
+  managed_service_slot managed_services;
   // POST /shutdown: called after the 202 is queued. Empty: the request is answered and ignored.
   std::function<void(bool stop_proxy, bool stop_servers)> shutdown;
 

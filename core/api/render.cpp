@@ -174,8 +174,10 @@ nlohmann::json render_service(const api_context& ctx, const model::service& s, c
   if (mask & f::admin) m["admin"] = s.admin;
   if (mask & f::url) m["url"] = s.url ? nlohmann::json(*s.url) : nlohmann::json("");
   if (mask & f::prefix) m["prefix"] = s.url ? ctx.base_url + "services/" + escape_path_segment(s.name) + "/" : "";
-  if (mask & f::command) m["command"] = nlohmann::json::array();
-  if (mask & f::pid) m["pid"] = 0;
+  std::optional<managed_service_slot::info> managed;
+  if ((mask & (f::command | f::pid)) && ctx.managed_services.status) managed = ctx.managed_services.status(s.name);
+  if (mask & f::command) m["command"] = managed ? nlohmann::json(managed->command) : nlohmann::json::array();
+  if (mask & f::pid) m["pid"] = managed ? managed->pid : 0;
   if (mask & f::info) m["info"] = json_object_or(s.info, nlohmann::json::object());
   if (mask & f::display) m["display"] = s.display;
   if (mask & f::roles) m["roles"] = role_names(ctx.model.roles_of(model::holder_kind::service, s.name));

@@ -276,15 +276,19 @@ void delete_user(api_context& ctx, const http::request_ptr& req, const principal
     auto st = ctx.model.delete_user(name, reply_when_durable(res, http::empty_response(204)));
     if (!st) res(model_error_response(st.err()));
   };
-  auto def = ctx.model.find_server(name, "");
-  if (def && server_active(*def) && ctx.spawn.stop) {
-    ctx.spawn.stop(name, "", [do_delete, res](http::response r) mutable {
-      if (r.status >= 400) return void(res(std::move(r)));
-      do_delete();
+  // Every active server (named ones too) is stopped first, so no process outlives its record.
+  std::vector<std::string> active;
+  for (const auto& s : ctx.model.servers_of(name))
+    if (server_active(*s)) active.push_back(s->name);
+  if (active.empty() || !ctx.spawn.stop) return do_delete();
+  auto left = std::make_shared<std::atomic<std::size_t>>(active.size());
+  auto failed = std::make_shared<std::atomic<bool>>(false);
+  for (const auto& server : active) {
+    ctx.spawn.stop(name, server, [do_delete, res, left, failed](http::response r) mutable {
+      if (r.status >= 400 && !failed->exchange(true)) res(std::move(r));
+      if (left->fetch_sub(1) == 1 && !failed->load()) do_delete();
     });
-    return;
   }
-  do_delete();
 }
 
 void post_activity(api_context& ctx, const http::request_ptr& req, const principal& who, http::responder res) {

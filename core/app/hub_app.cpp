@@ -23,13 +23,27 @@
 #include "core/store/crypt_keeper.hpp"
 #include "core/store/db_url.hpp"
 #include "core/store/sqlite_store.hpp"
+// spawn layer (issue 7)
+#include "core/api/permissions.hpp"
+#include "core/http/client.hpp"
+#include "core/plugins/spawner_adapter.hpp"
+#include "core/proxy/chp_proxy.hpp"
+#include "core/spawn/server_manager.hpp"
+#include "core/store/crypto.hpp"
+#include <boost/asio/steady_timer.hpp>
+#include <future>
+// services (issue 6)
+#include "core/app/managed_services.hpp"
+#include "core/app/service_env.hpp"
+#include "core/oauth/clients.hpp"
+#include <pwd.h>
+#include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
 #include <csignal>
-#include <future>
 #include <mutex>
 #include <thread>
 
@@ -52,6 +66,9 @@ unsigned io_threads_from(const json& jh) {
 
 }  // namespace
 
+struct spawn_layer;  // the spawn layer block below (issue 7)
+struct services_layer;  // the services block below (issue 6)
+
 struct hub_app::parts {
   // Declaration order is destruction order reversed: the server goes first, the model last.
   std::unique_ptr<model::hub_model> model;
@@ -68,6 +85,8 @@ struct hub_app::parts {
   std::unique_ptr<internal_api> internal;
   std::unique_ptr<http::server> server;
   std::unique_ptr<boost::asio::signal_set> signals;
+  std::shared_ptr<spawn_layer> spawn;  // issue 7: destroyed first, stopped in stop()
+  std::shared_ptr<services_layer> services;  // issue 6: stopped in stop()
 
   std::mutex mutex;
   std::condition_variable cv;
@@ -165,6 +184,8 @@ void hub_app::start() {
   p.router = std::make_unique<http::router>(ropts);
   wire_api(ropts.base_url);
   wire_pages();
+  wire_spawn();
+  wire_services();
 
   // The internal API and change events for plugins, once the routes they reach exist.
   p.internal = std::make_unique<internal_api>(*p.router, *p.io, ropts.base_url);
@@ -200,6 +221,8 @@ void hub_app::start() {
     p.request_shutdown();
   });
   p.io->start();
+  start_spawn();
+  start_services();
   auto ports = p.server->ports();
   spdlog::info("hubd is serving at http://{}:{}{}", hub_ep->host.empty() ? "*" : hub_ep->host,
                ports.empty() ? 0 : ports.front(), ropts.base_url + "hub/");
@@ -319,6 +342,8 @@ void hub_app::stop() {
   }
   if (p.server) p.server->stop();
   if (p.signals) p.signals->cancel();
+  stop_spawn();
+  stop_services();
   if (p.plugin_host) p.plugin_host->shutdown();
   if (p.io) {
     p.io->stop();
@@ -335,5 +360,356 @@ std::vector<unsigned short> hub_app::ports() const {
     for (auto port : parts_->server->ports()) out.push_back(port);
   return out;
 }
+
+// ==== spawn layer (issue 7) ==================================================================
+// The spawner plugin, the proxy and the server lifecycle (core/spawn/server_manager), wired into the
+// API and page slots. Everything for it lives between these two rules.
+
+struct spawn_layer {
+  std::unique_ptr<api::model_membership> membership;
+  std::unique_ptr<http::client> client;
+  std::unique_ptr<proxy::chp_proxy> chp;  // null: no proxy (proxy_class = "none")
+  std::unique_ptr<spawn::server_manager> manager;
+  std::unique_ptr<boost::asio::steady_timer> route_timer;
+  std::chrono::milliseconds route_interval{300'000};
+  bool cleanup_proxy = true;
+  std::mutex mutex;
+  bool stopped = false;
+
+  // check_routes (JupyterHub's periodic route check): restart a CHP hubd started that died, then
+  // re-add missing routes and drop stale ones.
+  void arm_route_check(std::weak_ptr<spawn_layer> weak) {
+    std::lock_guard lk(mutex);
+    if (stopped || !chp || !route_timer || route_interval.count() <= 0) return;
+    route_timer->expires_after(route_interval);
+    route_timer->async_wait([weak](const boost::system::error_code& ec) {
+      if (ec) return;
+      auto self = weak.lock();
+      if (!self) return;
+      self->check_routes(weak);
+    });
+  }
+
+  void check_routes(std::weak_ptr<spawn_layer> weak) {
+    auto sync = [weak] {
+      auto self = weak.lock();
+      if (!self) return;
+      self->manager->check_routes([weak](std::string err) {
+        if (!err.empty()) spdlog::error("proxy: checking routes failed: {}", err);
+        if (auto s = weak.lock()) s->arm_route_check(weak);
+      });
+    };
+    if (chp->options().should_start && !chp->process_running()) {
+      spdlog::warn("proxy-restarting: configurable-http-proxy is not running; starting it again");
+      chp->start([sync, weak](std::string err) {
+        if (!err.empty()) {
+          spdlog::error("proxy: restarting configurable-http-proxy failed: {}", err);
+          if (auto s = weak.lock()) s->arm_route_check(weak);
+          return;
+        }
+        sync();
+      });
+      return;
+    }
+    sync();
+  }
+};
+
+namespace {
+
+// The answer of the spawn layer as the REST API writes it (rest-api.md §2.3).
+http::response spawn_response(const spawn::spawn_answer& a) {
+  if (a.status == 201 || a.status == 202 || a.status == 204) return http::empty_response(a.status);
+  auto r = http::error_response(a.status, a.message);
+  if (a.retry_after > 0) r.set_header("Retry-After", std::to_string(a.retry_after));
+  return r;
+}
+
+std::string proxy_auth_token(const json& chp) {
+  std::string token = chp.value("auth_token", "");
+  if (token.empty())
+    if (const char* env = std::getenv("CONFIGPROXY_AUTH_TOKEN")) token = env;
+  return token;
+}
+
+}  // namespace
+
+void hub_app::wire_spawn() {
+  auto& p = *parts_;
+  const json& jh = cfg_.section("JupyterHub");
+  auto settings = spawn::spawn_settings_from_config(cfg_.values);
+  if (auto info = p.registry->require(plugins::plugin_kind::spawner, settings.spawner_class); !info)
+    throw config_error(cfg_.where("JupyterHub.spawner_class") + ": " + info.error());
+
+  auto layer = std::make_shared<spawn_layer>();
+  layer->membership = std::make_unique<api::model_membership>(*p.model);
+  layer->client = std::make_unique<http::client>(*p.io);
+  layer->cleanup_proxy = jh.value("cleanup_proxy", true);
+
+  const std::string proxy_class = jh.value("proxy_class", "none");
+  proxy::route hub_route;
+  if (proxy_class == "configurable-http-proxy") {
+    const json& c = cfg_.section("ConfigurableHTTPProxy");
+    proxy::chp_options o;
+    o.api_url = c.value("api_url", o.api_url);
+    o.should_start = c.value("should_start", true);
+    o.auth_token = proxy_auth_token(c);
+    if (o.auth_token.empty()) {
+      if (!o.should_start)
+        throw config_error(cfg_.where("ConfigurableHTTPProxy.auth_token") +
+                           ": an external proxy needs its token (auth_token or $CONFIGPROXY_AUTH_TOKEN)");
+      o.auth_token = store::generate_token();  // only hubd and the CHP it starts need to know it
+    }
+    if (c.contains("command") && c["command"].is_array() && !c["command"].empty())
+      o.command = c["command"].get<std::vector<std::string>>();
+    o.public_url = jh.value("bind_url", o.public_url);
+    o.debug = c.value("debug", false);
+    std::string hub_url = spawn::url_origin(settings.hub_api_url);
+    o.error_target = hub_url + settings.base_url + "hub/error";
+    layer->route_interval =
+        std::chrono::milliseconds(static_cast<long long>(c.value("check_routes_interval", 300.0) * 1000));
+    layer->route_timer = std::make_unique<boost::asio::steady_timer>(p.io->context());
+    layer->chp = std::make_unique<proxy::chp_proxy>(*p.io, *layer->client, std::move(o));
+    hub_route = proxy::route{settings.base_url, hub_url, proxy::hub_route_data()};
+  } else if (proxy_class != "none") {
+    throw config_error(cfg_.where("JupyterHub.proxy_class") + ": unknown proxy \"" + proxy_class +
+                       "\" (configurable-http-proxy or none)");
+  }
+
+  spawn::server_manager_deps deps{*p.model, p.scopes, *layer->membership, *p.registry, *p.io, *layer->client,
+                                  layer->chp.get(), p.hooks, hub_route, {}, {}};
+  if (auto authenticator = p.authenticator; authenticator->implements("pre_spawn_start"))
+    deps.authenticator_pre_spawn = [authenticator](json input, std::function<void(bool, int, std::string, json)> done) {
+      authenticator->pre_spawn_start(std::move(input), [done](plugins::op_result r) {
+        done(r.ok(), r.http_status(), r.user_message(), r.value);
+      });
+    };
+  if (auto authenticator = p.authenticator; authenticator->implements("post_spawn_stop"))
+    deps.authenticator_post_stop = [authenticator](json input) {
+      authenticator->post_spawn_stop(std::move(input), [](plugins::op_result r) {
+        if (!r.ok()) spdlog::warn("spawn: the authenticator's post_spawn_stop failed: {}", r.user_message());
+      });
+    };
+  layer->manager = std::make_unique<spawn::server_manager>(std::move(deps), settings);
+  p.spawn = layer;
+
+  // The REST API's slots.
+  auto* manager = layer->manager.get();
+  auto& slot = p.api->spawn;
+  slot.class_name = settings.spawner_class;
+  slot.start = [manager](const std::string& user, const std::string& server, const json& options,
+                         api::spawn_slot::answer done) {
+    manager->start(user, server, options, [done](spawn::spawn_answer a) { done(spawn_response(a)); });
+  };
+  slot.stop = [manager](const std::string& user, const std::string& server, api::spawn_slot::answer done) {
+    manager->stop(user, server, false, [done](spawn::spawn_answer a) { done(spawn_response(a)); });
+  };
+  slot.remove = [manager](const std::string& user, const std::string& server, api::spawn_slot::answer done) {
+    manager->stop(user, server, true, [done](spawn::spawn_answer a) { done(spawn_response(a)); });
+  };
+  slot.progress = [manager](const std::string& user, const std::string& server, api::spawn_slot::answer done) {
+    manager->progress(user, server, [done](int status, std::string body) {
+      if (status != 200) return done(http::error_response(status, body));
+      http::response r;
+      r.status = 200;
+      r.body = std::move(body);
+      r.set_header("Content-Type", "text/event-stream");
+      r.set_header("Cache-Control", "no-cache");
+      done(std::move(r));
+    });
+  };
+  if (auto* chp = layer->chp.get()) {
+    std::weak_ptr<spawn_layer> weak = layer;
+    p.api->proxy.get_routes = [chp](std::function<void(std::optional<json>)> done) {
+      chp->get_all_routes([done](proxy::route_table routes, std::string err) {
+        if (!err.empty()) return done(std::nullopt);
+        json out = json::object();
+        for (const auto& [spec, r] : routes) {
+          json data = r.data;
+          out[spec] = {{"routespec", spec}, {"target", r.target}, {"data", data}};
+        }
+        done(out);
+      });
+    };
+    p.api->proxy.resync = [manager](std::function<void(bool)> done) {
+      manager->check_routes([done](std::string err) { done(err.empty()); });
+    };
+    p.api->proxy.reconfigure = [chp, manager](const json& patch, std::function<void(bool)> done) {
+      chp->reconfigure(patch.value("api_url", std::string()), patch.value("auth_token", std::string()));
+      manager->check_routes([done](std::string err) { done(err.empty()); });
+    };
+  }
+
+  // The pages' port.
+  auto& port = p.web->spawn;
+  port.start = [manager](std::string user, std::string server, json options,
+                         std::function<void(int, std::string)> done) {
+    manager->start(user, server, options, [done](spawn::spawn_answer a) { done(a.status, a.message); });
+  };
+  port.stop_all = [manager](std::string user, std::function<void()> done) { manager->stop_all(user, std::move(done)); };
+  port.last_failure = [manager](std::string user, std::string server) { return manager->last_failure(user, server); };
+}
+
+void hub_app::start_spawn() {
+  auto& p = *parts_;
+  auto layer = p.spawn;
+  if (!layer) return;
+  if (layer->chp) {
+    // Like JupyterHub: the proxy must answer before the hub says it is up.
+    auto result = std::make_shared<std::promise<std::string>>();
+    auto answer = result->get_future();
+    layer->chp->start([result](std::string err) { result->set_value(std::move(err)); });
+    if (answer.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+      throw std::runtime_error("the proxy did not start within 30 s");
+    if (auto err = answer.get(); !err.empty()) throw std::runtime_error("proxy: " + err);
+  }
+  layer->manager->resume();
+  if (layer->chp) layer->check_routes(layer);  // adds the hub route now, then every check_routes_interval
+}
+
+void hub_app::stop_spawn() {
+  auto& p = *parts_;
+  auto layer = p.spawn;
+  if (!layer) return;
+  {
+    std::lock_guard lk(layer->mutex);
+    if (layer->stopped) return;
+    layer->stopped = true;
+    if (layer->route_timer) layer->route_timer->cancel();
+  }
+  layer->manager->shutdown();
+  if (layer->chp && layer->cleanup_proxy) layer->chp->stop();
+}
+
+// ==== end of the spawn layer ===================================================================
+
+// ==== services (issue 6) =====================================================================
+// Config services' OAuth clients (secret: the api_token) and the managed service processes
+// (core/app/managed_services), wired into the API's slot. Everything for it lives between these two rules.
+
+struct services_layer {
+  std::shared_ptr<managed_services> manager;  // null: no managed service
+};
+
+namespace {
+
+bool has_value(const json& s, const char* key) { return s.contains(key) && !s[key].is_null(); }
+
+std::string current_user_name() {
+  if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
+  return {};
+}
+
+}  // namespace
+
+void hub_app::wire_services() {
+  auto& p = *parts_;
+  const json& jh = cfg_.section("JupyterHub");
+  const std::string base_url = normalized_base_url(jh.at("base_url"));
+  const std::string hub_api_url = spawn::spawn_settings_from_config(cfg_.values).hub_api_url;
+  const auto parent_env = current_environment();
+  std::vector<managed_service_spec> specs;
+
+  const json& services = jh.at("services");
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    const json& s = services[i];
+    const std::string key = "JupyterHub.services[" + std::to_string(i) + "]";
+    const std::string name = s.at("name");
+    auto row = p.model->find_service(name);  // apply_config saved every config service
+    if (!row) throw std::runtime_error("service " + name + " is missing from the database after start-up");
+    std::vector<std::string> command;
+    if (has_value(s, "command")) command = s["command"].get<std::vector<std::string>>();
+    for (const auto& arg : command)
+      if (arg.find('\0') != std::string::npos) throw config_error(cfg_.where(key + ".command") + ": contains a NUL byte");
+    const bool managed = !command.empty();  // JupyterHub: an empty command means external
+
+    std::optional<std::string> secret;
+    if (has_value(s, "api_token")) secret = s["api_token"].get<std::string>();
+    if (managed && !secret) {
+      // Like JupyterHub: a managed service without api_token gets a new one at every start. The one
+      // of the previous run goes, so a stopped hub leaves at most one such token per service.
+      for (const auto& t : p.model->tokens_of(model::holder_kind::service, name))
+        if (t->note == "generated at startup")
+          if (auto r = p.model->wait([&](auto done) { return p.model->delete_token(t->id, done); }); !r)
+            throw std::runtime_error("removing the old token of service " + name + ": " + r.err().message);
+      model::new_token nt{model::holder_kind::service, name, {"inherit"}};
+      nt.note = "generated at startup";
+      auto created = p.model->wait([&](auto done) { return p.model->create_token(nt, done); });
+      if (!created) throw std::runtime_error("creating the token of service " + name + ": " + created.err().message);
+      secret = created.value().secret;
+    }
+
+    const std::string client_id = oauth::service_client_id(*row);
+    if (oauth::service_wants_client(*row)) {
+      auto r = p.model->wait([&](auto done) { return oauth::register_service_client(*p.model, base_url, *row, secret, done); });
+      if (!r) throw std::runtime_error("registering the OAuth client of service " + name + ": " + r.err().message);
+      spdlog::info("service {}: OAuth client {} with redirect URI {}{}", name, client_id,
+                   oauth::service_redirect_uri(base_url, *row), secret ? "" : " (no api_token: it cannot complete OAuth)");
+    } else if (p.model->find_oauth_client(client_id)) {
+      if (auto r = p.model->wait([&](auto done) { return p.model->delete_oauth_client(client_id, done); }); !r)
+        throw std::runtime_error("removing the unused OAuth client of service " + name + ": " + r.err().message);
+    }
+    if (!managed) continue;
+
+    std::string user = has_value(s, "user") ? s["user"].get<std::string>() : "";
+    // Running as another system user needs root and setuid; hubd does not switch users, so it
+    // refuses rather than run the service with the wrong identity.
+    if (!user.empty() && user != current_user_name())
+      throw config_error(cfg_.where(key + ".user") + ": hubd runs managed services as its own user (" +
+                         current_user_name() + "); running one as '" + user +
+                         "' is not supported: leave `user` out or set it to '" + current_user_name() + "'");
+    service_env_input in;
+    in.name = name;
+    in.url = row->url;
+    in.api_token = *secret;
+    in.client_id = client_id;
+    in.base_url = base_url;
+    in.hub_api_url = hub_api_url;
+    in.public_url = jh.value("public_url", "");
+    in.allowed_scopes = row->oauth_allowed_scopes;
+    in.user = user;
+    in.admin_access = jh.value("admin_access", false);
+    in.cookie_host_prefix_enabled = jh.value("cookie_host_prefix_enabled", false);
+    if (jh.contains("cookie_options") && jh["cookie_options"].is_object()) in.cookie_options = jh["cookie_options"];
+    if (has_value(s, "environment"))
+      for (const auto& [k, v] : s["environment"].items())
+        in.environment[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    in.parent_env = parent_env;
+    managed_service_spec spec;
+    spec.name = name;
+    spec.command = std::move(command);
+    spec.env = service_environment(in);
+    if (has_value(s, "cwd") && !s["cwd"].get<std::string>().empty()) {
+      spec.cwd = cfg_.resolve_path(s["cwd"].get<std::string>()).string();
+      if (!std::filesystem::is_directory(spec.cwd))
+        throw config_error(cfg_.where(key + ".cwd") + ": " + spec.cwd + " is not a folder");
+    }
+    specs.push_back(std::move(spec));
+  }
+
+  auto layer = std::make_shared<services_layer>();
+  if (!specs.empty()) {
+    layer->manager = std::make_shared<managed_services>(std::move(specs));
+    p.api->managed_services.status = [manager = layer->manager](std::string_view name)
+        -> std::optional<api::managed_service_slot::info> {
+      auto st = manager->status_of(name);
+      if (!st) return std::nullopt;
+      return api::managed_service_slot::info{st->command, st->pid};
+    };
+  }
+  p.services = layer;
+}
+
+void hub_app::start_services() {
+  auto& p = *parts_;
+  if (p.services && p.services->manager) p.services->manager->start();
+}
+
+void hub_app::stop_services() {
+  auto& p = *parts_;
+  if (p.services && p.services->manager) p.services->manager->stop();
+}
+
+// ==== end of the services block ================================================================
 
 }  // namespace hubd::core::app

@@ -32,6 +32,14 @@ private:
   void load_managed_roles();
   void wire_api(const std::string& base_url);
   void wire_pages();
+  // The spawn layer (spawner plugin, proxy, server lifecycle): its own block in hub_app.cpp.
+  void wire_spawn();
+  void start_spawn();
+  void stop_spawn();
+  // Services (issue 6): OAuth clients of services, managed service processes. Its own block in hub_app.cpp.
+  void wire_services();
+  void start_services();
+  void stop_services();
   config cfg_;
   std::unique_ptr<parts> parts_;
 };

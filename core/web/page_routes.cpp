@@ -276,7 +276,12 @@ void spawn_pending(web_context& ctx, const request_ptr& req, responder res, cons
                      {"message", "Server requested"}};
     return void(res(render_page(ctx, *req, who, "spawn_pending", std::move(d))));
   }
-  nlohmann::json d{{"page_title", "Not running - hubd"}, {"server_name", t->server}, {"spawn_url", spawn_url}, {"failed", false}};
+  auto failure = ctx.spawn.last_failure ? ctx.spawn.last_failure(t->user, t->server) : std::nullopt;
+  nlohmann::json d{{"page_title", "Not running - hubd"},
+                   {"server_name", t->server},
+                   {"spawn_url", spawn_url},
+                   {"failed", failure.has_value()},
+                   {"failed_message", failure.value_or("")}};
   res(render_page(ctx, *req, who, "not_running", std::move(d), 424));
 }
 

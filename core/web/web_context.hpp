@@ -93,6 +93,8 @@ struct spawn_port {
   std::function<void(std::string user, std::string server, nlohmann::json options,
                      std::function<void(int status, std::string message)> done)>
       start;
+  // The message of the server's last failed spawn while nothing runs (the spawn-pending page), or nullopt.
+  std::function<std::optional<std::string>(std::string user, std::string server)> last_failure;
 };
 
 struct web_context {
