@@ -65,20 +65,57 @@ template_renderer::template_renderer(const std::vector<std::filesystem::path>& d
     }
   }
   if (!texts_.count("page")) throw std::runtime_error("no page.mustache layout in the template folders");
+  for (const auto& [name, text] : texts_) {
+    std::string page = texts_.at("page");
+    const std::pair<const char*, std::string> partials[] = {
+        {"header", texts_.count("header") ? texts_.at("header") : std::string()},
+        {"footer", texts_.count("footer") ? texts_.at("footer") : std::string()},
+        {"content", text}};
+    for (const auto& [partial, body] : partials) {
+      // The tag alone is replaced, its line ending kept: kainjow renders a partial that way, and the
+      // pages stay byte for byte what rendering the partials one by one gives (web_templates test).
+      for (std::string tag : {std::string("{{> ") + partial + "}}", std::string("{{>") + partial + "}}"})
+        for (auto at = page.find(tag); at != std::string::npos; at = page.find(tag, at + body.size()))
+          page.replace(at, tag.size(), body);
+    }
+    mustache::mustache check{page};
+    if (!check.is_valid()) throw std::runtime_error("template " + name + " inside the layout: " + check.error_message());
+    composed_.emplace(name, std::move(page));
+  }
 }
 
-std::optional<std::string> template_renderer::render(const std::string& page, const nlohmann::json& data) const {
-  auto content = texts_.find(page);
-  if (content == texts_.end()) return std::nullopt;
-  mustache::mustache layout{texts_.at("page")};
-  auto d = to_data(data);
-  for (const char* partial : {"header", "footer"}) {
-    auto it = texts_.find(partial);
-    d.set(partial, it == texts_.end() ? std::string() : it->second);
+struct template_renderer::parsed {
+  explicit parsed(const std::string& text) : tmpl(text) {}
+  mustache::mustache tmpl;
+};
+
+std::unique_ptr<template_renderer::parsed> template_renderer::take(const std::string& page) const {
+  {
+    std::lock_guard lock(pool_mutex_);
+    auto& free = pool_[page];
+    if (!free.empty()) {
+      auto t = std::move(free.back());
+      free.pop_back();
+      return t;
+    }
   }
-  d.set("content", content->second);
-  auto html = layout.render(d);
-  if (!layout.error_message().empty()) return std::nullopt;
+  return std::make_unique<parsed>(composed_.at(page));
+}
+
+void template_renderer::give_back(const std::string& page, std::unique_ptr<parsed> t) const {
+  std::lock_guard lock(pool_mutex_);
+  pool_[page].push_back(std::move(t));
+}
+
+template_renderer::~template_renderer() = default;
+
+std::optional<std::string> template_renderer::render(const std::string& page, const nlohmann::json& data) const {
+  if (!composed_.count(page)) return std::nullopt;
+  auto t = take(page);
+  auto html = t->tmpl.render(to_data(data));
+  bool failed = !t->tmpl.error_message().empty();
+  if (!failed) give_back(page, std::move(t));  // a template that failed keeps its error: drop it
+  if (failed) return std::nullopt;
   return html;
 }
 

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@ public:
   // Loads every *.mustache of the folders (earlier folders win). Throws std::runtime_error naming
   // the file when a template cannot be read or does not parse, so a broken template is a start-up error.
   explicit template_renderer(const std::vector<std::filesystem::path>& dirs);
+  ~template_renderer();
 
   // Renders `page` inside the layout. nullopt when the page is unknown or rendering failed.
   std::optional<std::string> render(const std::string& page, const nlohmann::json& data) const;
@@ -26,7 +29,18 @@ public:
   static std::filesystem::path default_dir();
 
 private:
+  // Each page is the layout with header, footer and the page's content put in its partial tags,
+  // parsed once and then rendered from a pool: parsing the four templates at every render was the
+  // largest cost of a login. A kainjow template is not safe to render from two threads at once,
+  // hence a pool rather than one shared object.
+  struct parsed;
+  std::unique_ptr<parsed> take(const std::string& page) const;
+  void give_back(const std::string& page, std::unique_ptr<parsed> t) const;
+
   std::map<std::string, std::string> texts_;
+  std::map<std::string, std::string> composed_;  // page -> layout with its partials in place
+  mutable std::mutex pool_mutex_;
+  mutable std::map<std::string, std::vector<std::unique_ptr<parsed>>> pool_;
 };
 
 }  // namespace hubd::core::web
