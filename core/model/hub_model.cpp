@@ -521,10 +521,12 @@ std::vector<std::string> hub_model::group_members(std::string_view name) const {
   std::vector<std::string> out;
   auto g = find_in(state_->groups, name);
   if (!g) return out;
-  if (auto m = state_->members.find(g->id); m != state_->members.end())
-    for (const auto& [uid, sources] : m->second)
-      if (auto u = find_in(state_->users_by_id, uid)) out.push_back(u->name);
-  std::sort(out.begin(), out.end());
+  if (auto m = state_->members.find(g->id); m != state_->members.end()) {
+    out.reserve(m->second.size());
+    const auto& users = state_->users_by_id;
+    for (const auto& [uid, sources] : m->second)  // no shared_ptr copies: large groups render often
+      if (auto u = users.find(uid); u != users.end()) out.push_back(u->second->name);
+  }
   return out;
 }
 

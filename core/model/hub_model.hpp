@@ -225,7 +225,9 @@ public:
   group_ptr find_group(std::int64_t id) const;
   std::size_t group_count() const;
   std::vector<group_ptr> list_groups(std::size_t offset, std::size_t limit) const;
-  std::vector<std::string> group_members(std::string_view group) const;  // sorted names
+  // Names in user-id (creation) order, as JupyterHub lists a group's users; not sorted by name, which
+  // would cost a string sort per render of a large group.
+  std::vector<std::string> group_members(std::string_view group) const;
   std::vector<std::string> user_groups(std::string_view user) const;      // sorted names
   bool is_member(std::string_view user, std::string_view group) const;   // any source
   std::vector<group_membership> memberships_of_user(std::string_view user) const;

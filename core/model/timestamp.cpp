@@ -25,14 +25,36 @@ std::string format_iso8601(time_point t) {
   const auto day = floor<days>(t);
   const year_month_day ymd{day};
   const hh_mm_ss hms{t - day};
-  char buf[40];
-  const long long micros = hms.subseconds().count();
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld", static_cast<int>(ymd.year()),
-                        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                        static_cast<long long>(hms.hours().count()), static_cast<long long>(hms.minutes().count()),
-                        static_cast<long long>(hms.seconds().count()));
-  if (micros != 0) n += std::snprintf(buf + n, sizeof buf - n, ".%06lld", micros);
-  return std::string(buf, static_cast<std::size_t>(n)) + "Z";
+  // Written digit by digit: list endpoints format two timestamps per row, and snprintf showed up in
+  // their profiles.
+  char buf[32];
+  std::size_t n = 0;
+  auto put = [&](long long v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      buf[n + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    n += static_cast<std::size_t>(width);
+  };
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) return "0000-01-01T00:00:00Z";  // outside ISO 8601's basic range
+  put(year, 4);
+  buf[n++] = '-';
+  put(static_cast<unsigned>(ymd.month()), 2);
+  buf[n++] = '-';
+  put(static_cast<unsigned>(ymd.day()), 2);
+  buf[n++] = 'T';
+  put(hms.hours().count(), 2);
+  buf[n++] = ':';
+  put(hms.minutes().count(), 2);
+  buf[n++] = ':';
+  put(hms.seconds().count(), 2);
+  if (const long long micros = hms.subseconds().count(); micros != 0) {
+    buf[n++] = '.';
+    put(micros, 6);
+  }
+  buf[n++] = 'Z';
+  return std::string(buf, n);
 }
 
 std::optional<time_point> parse_iso8601(std::string_view s) {
