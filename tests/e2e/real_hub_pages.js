@@ -10,6 +10,7 @@
 const assert = require("assert/strict");
 const crypto = require("crypto");
 const path = require("path");
+const { createSteps } = require("./lib/steps");
 const { launch, screenshot } = require("./lib/browser");
 const { startHub, startRecorder, fetchWithTimeout, tomlStr } = require("./lib/real_hub");
 
@@ -58,29 +59,7 @@ password = ${tomlStr(PASSWORD)}
   };
 }
 
-const steps = [];
-let stopAfterFailure = false;
-async function step(name, fn) {
-  if (stopAfterFailure) {
-    steps.push([name, "skipped"]);
-    console.log(`skip ${name}`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    steps.push([name, "ok"]);
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    steps.push([name, "FAILED"]);
-    console.log(`FAIL ${name}\n     ${(err.stack || String(err)).split("\n").join("\n     ")}`);
-  }
-}
-// Later steps build on this one: when it fails, they are skipped rather than failing confusingly.
-async function required(name, fn) {
-  await step(name, fn);
-  if (steps[steps.length - 1][1] !== "ok") stopAfterFailure = true;
-}
+const { step, required, results: steps } = createSteps({ stopOnFailure: false });
 
 // The hub's stylesheet, script and logo loaded (nothing blocked by the Content-Security-Policy).
 async function assertStyled(page) {

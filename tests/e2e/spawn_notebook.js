@@ -12,6 +12,7 @@ const assert = require("assert/strict");
 const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
+const { createSteps } = require("./lib/steps");
 const { launch, screenshot } = require("./lib/browser");
 const { startHub, freePort, fetchWithTimeout, tomlStr } = require("./lib/real_hub");
 
@@ -32,25 +33,7 @@ async function waitFor(what, fn, timeoutMs) {
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-const steps = [];
-let stopAfterFailure = false;
-async function step(name, fn) {
-  if (stopAfterFailure) {
-    steps.push([name, "skipped"]);
-    console.log(`skip ${name}`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    steps.push([name, "ok"]);
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    steps.push([name, "FAILED"]);
-    stopAfterFailure = true;  // every step builds on the previous one
-    console.log(`FAIL ${name}\n     ${(err.stack || String(err)).split("\n").join("\n     ")}`);
-  }
-}
+const { step, results: steps } = createSteps({ stopOnFailure: true });
 
 async function main() {
   if (!fs.existsSync("/usr/bin/jupyterhub-singleuser") || !fs.existsSync("/usr/bin/configurable-http-proxy")) {
