@@ -175,3 +175,34 @@ def test_restart_keeps_one_internal_token_and_the_roles(tmp_path):
         assert got["POST /users/carol-shadow"]["status"] == 201
     finally:
         h.stop()
+
+
+def test_timed_out_post_auth_refuses_the_login(tmp_path):
+    log = str(tmp_path / "events.jsonl")
+    h = HubProcess(config(log, extra="timeout = 0.3\npost_auth_delay = 2.0\n"))
+    h.start()
+    try:
+        r = login(h, "slow")
+        assert r.status_code == 500 and "Login failed" in r.text
+        assert "did not complete post_auth within 300 ms" in h.log()
+        assert "login: refused for slow" in h.log()
+        # Refused means refused: no user, no session.
+        assert h.api("GET", "/users/slow", token=ADMIN_TOKEN).status_code == 404
+    finally:
+        h.stop()
+
+
+def test_failing_event_hook_changes_nothing_else(tmp_path):
+    log = str(tmp_path / "events.jsonl")
+    h = HubProcess(config(log, extra="fail_events = true\n"))
+    h.start()
+    try:
+        assert h.api("POST", "/users/ivan", token=ADMIN_TOKEN).status_code == 201
+        wait_for(lambda ls: any(l.get("point") == "user_created" for l in ls), log)
+        deadline = time.time() + 5
+        while "hook plugin fx_api_probe failed on user_created" not in h.log() and time.time() < deadline:
+            time.sleep(0.05)
+        assert "hook plugin fx_api_probe failed on user_created" in h.log()
+        assert h.api("GET", "/users/ivan", token=ADMIN_TOKEN).status_code == 200
+    finally:
+        h.stop()
