@@ -508,11 +508,12 @@ void hub_app::wire_spawn() {
     manager->stop(user, server, true, [done](spawn::spawn_answer a) { done(spawn_response(a)); });
   };
   slot.progress = [manager](const std::string& user, const std::string& server, api::spawn_slot::answer done) {
-    manager->progress(user, server, [done](int status, std::string body) {
+    manager->progress(user, server, [done](int status, std::string body, std::shared_ptr<http::body_stream> stream) {
       if (status != 200) return done(http::error_response(status, body));
       http::response r;
       r.status = 200;
       r.body = std::move(body);
+      r.stream = std::move(stream);
       r.set_header("Content-Type", "text/event-stream");
       r.set_header("Cache-Control", "no-cache");
       done(std::move(r));

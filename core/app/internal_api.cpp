@@ -1,6 +1,7 @@
 #include "core/app/internal_api.hpp"
 
 #include "core/http/access_log.hpp"
+#include "core/http/body_stream.hpp"
 #include "core/http/io_pool.hpp"
 #include "core/http/router.hpp"
 #include "core/model/hub_model.hpp"
@@ -58,6 +59,20 @@ void internal_api::issue_tokens(model::hub_model& model, const std::vector<plugi
   }
 }
 
+namespace {
+
+template <class F>
+void drain(std::shared_ptr<http::body_stream> stream, std::shared_ptr<std::string> body, F finish) {
+  auto source = stream;
+  source->next([stream = std::move(stream), body, finish = std::move(finish)](std::optional<std::string> chunk) mutable {
+    if (!chunk) return finish(*body);
+    body->append(*chunk);
+    drain(std::move(stream), body, std::move(finish));
+  });
+}
+
+}  // namespace
+
 void internal_api::handle(plugins::api_request request, plugins::api_responder respond) const {
   auto it = secrets_.find(request.plugin_name);
   if (it == secrets_.end()) {
@@ -81,16 +96,21 @@ void internal_api::handle(plugins::api_request request, plugins::api_responder r
   req->remote_addr = "internal";
   boost::asio::post(io_.context(), [this, req, respond = std::move(respond)]() mutable {
     const auto started = std::chrono::steady_clock::now();
-    router_.dispatch(req, [req, started, respond = std::move(respond)](http::response&& r) {
+    router_.dispatch(req, [req, started, respond = std::move(respond)](http::response&& r) mutable {
       // Same access-log line as a network request, with the peer "internal".
       const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
       http::log_access(*req, r.status, ms, r.header("Location").value_or(std::string_view{}));
-      nlohmann::json parsed;
-      if (!r.body.empty()) {
-        parsed = nlohmann::json::parse(r.body, nullptr, false);
-        if (parsed.is_discarded()) parsed = nlohmann::json(r.body);  // non-JSON bodies arrive as a string
-      }
-      respond(r.status, std::move(parsed));
+      auto finish = [status = r.status, respond = std::move(respond)](const std::string& body) {
+        nlohmann::json parsed;
+        if (!body.empty()) {
+          parsed = nlohmann::json::parse(body, nullptr, false);
+          if (parsed.is_discarded()) parsed = nlohmann::json(body);  // non-JSON bodies arrive as a string
+        }
+        respond(status, std::move(parsed));
+      };
+      if (!r.stream) return finish(r.body);
+      // A streamed body (an event stream) reaches a plugin whole, once the stream ends.
+      drain(std::move(r.stream), std::make_shared<std::string>(), std::move(finish));
     });
   });
 }

@@ -2,6 +2,7 @@
 // What a handler answers, and the helpers that build the usual shapes.
 #include <nlohmann/json_fwd.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,10 +11,15 @@
 
 namespace hubd::core::http {
 
+class body_stream;
+
 struct response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Set: the body is sent chunk by chunk as the stream produces it (core/http/body_stream.hpp), and
+  // `body` is ignored. In-process callers get the whole body once the stream closes.
+  std::shared_ptr<body_stream> stream;
 
   // Replaces any header of that name (case-insensitive).
   void set_header(std::string_view name, std::string_view value);

@@ -1,6 +1,7 @@
 #include "core/http/server.hpp"
 
 #include "core/http/access_log.hpp"
+#include "core/http/body_stream.hpp"
 #include "core/http/url_codec.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -236,6 +237,7 @@ private:
   }
 
   void write_response(response&& r) {
+    if (r.stream) return write_stream(std::move(r));
     auto& res = res_.emplace();
     res.result(static_cast<unsigned>(r.status));
     res.version(version_);
@@ -264,6 +266,69 @@ private:
   void on_write(boost::system::error_code ec, std::size_t) {
     bool keep = res_->keep_alive();
     res_.reset();
+    current_.reset();
+    if (ec) return close_now();
+    if (!keep) return close_gracefully();
+    do_read();
+  }
+
+  // A streamed body: the header, then one chunk per pull until the stream closes. Between chunks the
+  // connection waits without a timer (the producer bounds the stream, e.g. a spawn's start_timeout);
+  // every write has the write timeout.
+  void write_stream(response&& r) {
+    stream_res_.emplace();
+    auto& res = *stream_res_;
+    res.result(static_cast<unsigned>(r.status));
+    res.version(version_);
+    for (auto& [k, v] : r.headers) res.insert(k, v);
+    res.keep_alive(keep_alive_ && !stopping_);
+    res.chunked(!head_);
+    if (state_->opts.access_log && current_) {
+      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+      log_access(*current_, r.status, ms);
+    }
+    body_ = std::move(r.stream);
+    serializer_.emplace(res);
+    lowest().expires_after(state_->opts.write_timeout);
+    bhttp::async_write_header(stream_, *serializer_,
+                              [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                if (ec) return self->end_stream(ec);
+                                if (self->head_) return self->end_stream({});
+                                self->pull_chunk();
+                              });
+  }
+
+  void pull_chunk() {
+    lowest().expires_never();
+    body_->next([self = this->shared_from_this()](std::optional<std::string> chunk) {
+      net::dispatch(self->stream_.get_executor(), [self, chunk = std::move(chunk)]() mutable {
+        self->write_chunk(std::move(chunk));
+      });
+    });
+  }
+
+  void write_chunk(std::optional<std::string> chunk) {
+    lowest().expires_after(state_->opts.write_timeout);
+    auto self = this->shared_from_this();
+    if (!chunk) {
+      net::async_write(stream_, bhttp::make_chunk_last(),
+                       [self](boost::system::error_code ec, std::size_t) { self->end_stream(ec); });
+      return;
+    }
+    chunk_ = std::move(*chunk);
+    net::async_write(stream_, bhttp::make_chunk(net::buffer(chunk_)), [self](boost::system::error_code ec, std::size_t) {
+      if (ec) return self->end_stream(ec);
+      self->pull_chunk();
+    });
+  }
+
+  void end_stream(boost::system::error_code ec) {
+    bool keep = stream_res_ && stream_res_->keep_alive();
+    if (ec && body_) body_->close();  // the client left: the producer may stop feeding us
+    serializer_.reset();
+    stream_res_.reset();
+    body_.reset();
+    chunk_.clear();
     current_.reset();
     if (ec) return close_now();
     if (!keep) return close_gracefully();
@@ -307,6 +372,11 @@ private:
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
+  // A streamed answer (write_stream): its header, serializer, source and the chunk being written.
+  std::optional<bhttp::response<bhttp::empty_body>> stream_res_;
+  std::optional<bhttp::response_serializer<bhttp::empty_body>> serializer_;
+  std::shared_ptr<body_stream> body_;
+  std::string chunk_;
   request_ptr current_;
   std::chrono::steady_clock::time_point start_;
   unsigned version_ = 11;

@@ -9,6 +9,7 @@
 #include "core/plugins/spawner_adapter.hpp"
 #include "core/rbac/rbac.hpp"
 #include "core/spawn/progress_events.hpp"
+#include "core/http/body_stream.hpp"
 #include "core/spawn/route_activity.hpp"
 #include "core/spawn/spawn_patch.hpp"
 #include "core/spawn/wait_up.hpp"
@@ -56,7 +57,7 @@ struct once_answer {
 
 struct once_progress {
   explicit once_progress(progress_callback c) : cb(std::move(c)) {}
-  void operator()(int status, std::string body) {
+  void operator()(int status, std::string body, std::shared_ptr<http::body_stream> stream = nullptr) {
     progress_callback c;
     {
       std::lock_guard lk(m);
@@ -64,7 +65,7 @@ struct once_progress {
       c = std::move(cb);
       cb = nullptr;
     }
-    c(status, std::move(body));
+    c(status, std::move(body), std::move(stream));
   }
   std::mutex m;
   progress_callback cb;
@@ -82,7 +83,7 @@ struct runtime {
   bool route_added = false;
   std::vector<json> events;
   bool finished = false;
-  std::vector<std::shared_ptr<once_progress>> listeners;
+  std::vector<std::shared_ptr<http::body_stream>> listeners;  // open progress streams
   std::shared_ptr<once_answer> start_answer;
   std::vector<std::shared_ptr<once_answer>> stop_answers;
   bool remove_after_stop = false;
@@ -395,8 +396,24 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
   }
 
   void add_event(const std::shared_ptr<runtime>& rt, json ev) {
-    std::lock_guard lk(mutex);
-    if (!rt->finished) rt->events.push_back(std::move(ev));
+    std::vector<std::shared_ptr<http::body_stream>> listeners;
+    std::string chunk = event_stream({ev});
+    {
+      std::lock_guard lk(mutex);
+      if (rt->finished) return;
+      rt->events.push_back(std::move(ev));
+      listeners = rt->listeners;
+    }
+    for (auto& l : listeners) l->push(chunk);  // outside the lock: a push may write to a socket
+  }
+
+  // The final event goes to every open stream, which then ends.
+  static void finish_streams(std::vector<std::shared_ptr<http::body_stream>>& listeners, const json& final_event) {
+    std::string chunk = event_stream({final_event});
+    for (auto& l : listeners) {
+      l->push(chunk);
+      l->close();
+    }
   }
 
   void start_process(const server_key& k, std::shared_ptr<runtime> rt, json ctx) {
@@ -477,21 +494,21 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
     auto self = shared_from_this();
     auto r = deps.model.update_server(k.first, k.second, p, on_io([self, k, rt](const model::status& s) {
       if (!s) return self->fail_spawn(k, rt, 500, "the server record could not be saved: " + s.err().message);
-      std::vector<std::shared_ptr<once_progress>> listeners;
-      std::string body;
+      std::vector<std::shared_ptr<http::body_stream>> listeners;
+      json ready;
       double secs = 0;
       {
         std::lock_guard lk(self->mutex);
         rt->ph = phase::running;
-        rt->events.push_back(ready_event(self->public_server_url(rt->prefix)));
+        ready = ready_event(self->public_server_url(rt->prefix));
+        rt->events.push_back(ready);
         rt->finished = true;
         listeners.swap(rt->listeners);
-        body = event_stream(rt->events);
         secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - rt->began).count();
       }
       spdlog::info("server-ready: server {} is ready at {} (target {}) after {:.2f} s", who_of(k), rt->prefix, rt->target,
                    secs);
-      for (auto& l : listeners) (*l)(200, body);
+      finish_streams(listeners, ready);
       (*rt->start_answer)({201, "", 0});
     }));
     if (!r) fail_spawn(k, rt, 500, "the server record could not be saved: " + r.err().message);
@@ -512,19 +529,18 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
       routed = rt->route_added;
     }
     auto finish = [self, k, rt, status, message] {
-      std::vector<std::shared_ptr<once_progress>> listeners;
-      std::string body;
+      std::vector<std::shared_ptr<http::body_stream>> listeners;
+      json failed = failed_event(message);
       failure f;
       {
         std::lock_guard lk(self->mutex);
-        rt->events.push_back(failed_event(message));
+        rt->events.push_back(failed);
         rt->finished = true;
         listeners.swap(rt->listeners);
-        body = event_stream(rt->events);
         f = failure{message, rt->events};
       }
       self->clear_record(k, rt, false, std::move(f), [rt, status, message] { (*rt->start_answer)({status, message, 0}); });
-      for (auto& l : listeners) (*l)(200, body);
+      finish_streams(listeners, failed);
     };
     auto after_route = [self, sp, started, finish] {
       if (sp && started)
@@ -756,20 +772,11 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
         if (rt->finished) {
           body = event_stream(rt->events);
         } else {
-          // hubd's HTTP server answers whole responses: the stream is sent when the spawn ends, or
-          // after 25 s with the events so far (EventSource then reconnects and asks again).
-          rt->listeners.push_back(out);
-          auto timer = std::make_shared<boost::asio::steady_timer>(ioc(), std::chrono::seconds(25));
-          std::weak_ptr<runtime> weak = rt;
-          auto self = shared_from_this();
-          timer->async_wait([self, weak, out, timer](const boost::system::error_code&) {
-            std::string partial;
-            if (auto r = weak.lock()) {
-              std::lock_guard lk(self->mutex);
-              partial = event_stream(r->events);
-            }
-            (*out)(200, partial);
-          });
+          // A live stream: the events so far at once, then each as it happens, then the final one.
+          auto stream = std::make_shared<http::body_stream>();
+          stream->push(event_stream(rt->events));
+          rt->listeners.push_back(stream);
+          post([out, stream] { (*out)(200, std::string(), stream); });
           return;
         }
       } else if (auto f = failures.find(k); f != failures.end()) {
@@ -985,15 +992,21 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
 
   void shutdown() {
     std::vector<server_key> running;
+    std::vector<std::shared_ptr<http::body_stream>> streams;
     {
       std::lock_guard lk(mutex);
       if (shut) return;
       shut = true;
       if (poll_timer) poll_timer->cancel();
+      for (auto& [k, rt] : servers) {
+        streams.insert(streams.end(), rt->listeners.begin(), rt->listeners.end());
+        rt->listeners.clear();
+      }
       if (settings.cleanup_servers)
         for (const auto& [k, rt] : servers)
           if (rt->ph == phase::running) running.push_back(k);
     }
+    for (auto& st : streams) st->close();  // open progress streams end with the hub
     if (running.empty()) return;
     spdlog::info("spawn: stopping {} servers (JupyterHub.cleanup_servers)", running.size());
     auto m = std::make_shared<std::mutex>();

@@ -36,6 +36,10 @@ class client;
 }  // namespace http
 }  // namespace hubd::core
 
+namespace hubd::core::http {
+class body_stream;
+}
+
 namespace hubd::core::spawn {
 
 // What a start or stop request is answered with: 201 ready / 202 pending / 204 stopped, or an error
@@ -47,8 +51,11 @@ struct spawn_answer {
 };
 using answer_callback = std::function<void(spawn_answer)>;
 
-// Progress: status 200 with a text/event-stream body, or an error status with a message.
-using progress_callback = std::function<void(int status, std::string body)>;
+// Progress: status 200 with a text/event-stream body, or an error status with a message. While the
+// spawn runs, `stream` is set instead of the body: each event is pushed as it happens and the stream
+// closes after the final ready or failed event.
+using progress_callback =
+    std::function<void(int status, std::string body, std::shared_ptr<http::body_stream> stream)>;
 
 struct server_manager_deps {
   model::hub_model& model;

@@ -213,20 +213,43 @@ def test_start_reach_through_proxy_and_stop(hub):
 
 
 def test_progress_stream_reports_ready(hub):
+    import json
+    import threading
     r = admin(hub, "GET", "/users/dave/server/progress")
     assert r.status_code == 400
-    r = admin(hub, "POST", "/users/dave/server")
-    assert r.status_code in (201, 202), r.text
-    r = admin(hub, "GET", "/users/dave/server/progress", stream=False)
+    answers = []
+    starter = threading.Thread(target=lambda: answers.append(admin(hub, "POST", "/users/dave/server")))
+    starter.start()
+    # While the spawn runs, the stream is live: events arrive one by one, before the server is ready.
+    deadline = time.time() + 20
+    while True:
+        r = hub.api("GET", "/users/dave/server/progress", token=ADMIN_TOKEN, stream=True)
+        if r.status_code == 200 or time.time() > deadline:
+            break
+        r.close()
+        time.sleep(0.02)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/event-stream")
-    events = [line[len("data: "):] for line in r.text.split("\n") if line.startswith("data: ")]
-    assert events, r.text
-    import json
-    last = json.loads(events[-1])
-    if not last.get("ready"):  # the 25 s partial answer: ask again
-        r = admin(hub, "GET", "/users/dave/server/progress")
-        last = json.loads([l for l in r.text.split("\n") if l.startswith("data: ")][-1][6:])
+    events = []
+    for line in r.iter_lines(decode_unicode=True):
+        if not line or not line.startswith("data: "):
+            continue
+        ev = json.loads(line[len("data: "):])
+        if not events:
+            # The first event came while the server was still starting (it is not the final one).
+            assert not ev.get("ready"), ev
+            assert (server_model(hub, "dave") or {}).get("ready") is not True
+        events.append(ev)
+        if ev.get("ready") or ev.get("failed"):
+            break
+    r.close()
+    starter.join(60)
+    assert answers and answers[0].status_code in (201, 202), answers
+    last = events[-1]
     assert last["ready"] is True and last["progress"] == 100 and last["url"] == "/user/dave/"
+    assert len(events) >= 2
+    # Once running, the stream is the ready event alone.
+    r = admin(hub, "GET", "/users/dave/server/progress")
+    assert r.status_code == 200 and '"ready": true' in r.text.replace('"ready":true', '"ready": true')
     wait_for(lambda: (server_model(hub, "dave") or {}).get("ready"), 30, "dave ready")
     assert admin(hub, "DELETE", "/users/dave/server").status_code in (202, 204)
     wait_for(lambda: server_model(hub, "dave") is None, 60, "dave's server to stop")

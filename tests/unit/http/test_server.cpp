@@ -4,6 +4,7 @@
 #include "core/http/io_pool.hpp"
 #include "core/http/router.hpp"
 #include "core/http/server.hpp"
+#include "core/http/body_stream.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -45,6 +46,7 @@ public:
     REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
   }
   ~raw_conn() { ::close(fd_); }
+  int fd() const { return fd_; }
   void send(std::string_view s) {
     while (!s.empty()) {
       auto n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
@@ -108,6 +110,7 @@ struct fixture {
   std::uint16_t port = 0;
   std::mutex threads_mutex;
   std::vector<std::thread> threads;
+  std::shared_ptr<body_stream> events = std::make_shared<body_stream>();
 
   explicit fixture(server_options o = {}) {
     rt.add("GET", "/hello", [](const request_ptr&, responder res) { res(json_response(200, {{"hello", "world"}})); });
@@ -127,6 +130,12 @@ struct fixture {
       });
     });
     rt.add("GET", "/dropped", [](const request_ptr&, responder) {});
+    rt.add("GET", "/events", [this](const request_ptr&, responder res) {
+      response r;
+      r.set_header("Content-Type", "text/event-stream");
+      r.stream = events;
+      res(std::move(r));
+    });
     rt.add("GET", "/whoami", [](const request_ptr& req, responder res) {
       req->principal = "alice";
       res(empty_response(200));
@@ -333,6 +342,36 @@ TEST_CASE("responder called later from another thread, or never", "[http][server
   // the connection survives both
   c.send(get_hello);
   CHECK(c.read_reply().status == 200);
+}
+
+TEST_CASE("a streamed body goes out chunk by chunk, and the connection stays usable", "[http][server]") {
+  fixture f;
+  raw_conn c(f.port);
+  f.events->push("data: one\n\n");
+  c.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string seen;
+  auto read_until = [&](std::string_view what) {
+    char buf[4096];
+    while (seen.find(what) == std::string::npos) {
+      auto n = ::recv(c.fd(), buf, sizeof buf, 0);
+      REQUIRE(n > 0);
+      seen.append(buf, static_cast<std::size_t>(n));
+    }
+  };
+  // The header and the first event arrive while the stream is still open.
+  read_until("data: one");
+  CHECK(seen.find("HTTP/1.1 200") == 0);
+  CHECK(seen.find("Transfer-Encoding: chunked") != std::string::npos);
+  CHECK(seen.find("text/event-stream") != std::string::npos);
+  CHECK(seen.find("X-JupyterHub-Version") != std::string::npos);
+  f.events->push("data: two\n\n");
+  read_until("data: two");
+  f.events->close();
+  read_until("0\r\n\r\n");  // the last chunk
+  // Keep-alive: the same connection serves the next request.
+  c.send(get_hello);
+  auto r = c.read_reply();
+  CHECK(r.status == 200);
 }
 
 TEST_CASE("access log line with principal and redacted token", "[http][server]") {
