@@ -1,5 +1,7 @@
 #include "core/api/render.hpp"
 
+#include "core/http/url_codec.hpp"
+
 #include "core/api/permissions.hpp"
 #include "core/api/support.hpp"
 #include "core/model/timestamp.hpp"
@@ -41,22 +43,7 @@ nlohmann::json full_url(const api_context& ctx, const std::string& path) {
 
 }  // namespace
 
-std::string escape_path_segment(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~' || c == '@') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
+std::string escape_path_segment(std::string_view s) { return http::url_escape_path(s); }
 
 std::string server_url(const api_context& ctx, std::string_view user, std::string_view server) {
   std::string url = ctx.base_url + "user/" + escape_path_segment(user) + "/";

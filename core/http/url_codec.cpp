@@ -70,7 +70,7 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
-std::string percent_encode(std::string_view in) {
+std::string percent_encode(std::string_view in, std::string_view safe) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(in.size());
@@ -78,7 +78,7 @@ std::string percent_encode(std::string_view in) {
     auto c = static_cast<unsigned char>(ch);
     bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
                       c == '.' || c == '_' || c == '~';
-    if (unreserved) {
+    if (unreserved || safe.find(ch) != std::string_view::npos) {
       out.push_back(ch);
     } else {
       out.push_back('%');

@@ -17,8 +17,12 @@ inline bool is_clean_text(std::string_view s) {
   return s.find('\0') == std::string_view::npos && is_valid_utf8(s);
 }
 
-// Percent-encodes everything except RFC 3986 unreserved characters.
-std::string percent_encode(std::string_view in);
+// Percent-encodes everything except RFC 3986 unreserved characters and those in `safe` (Python's
+// urllib.parse.quote(in, safe=...)).
+std::string percent_encode(std::string_view in, std::string_view safe = {});
+// JupyterHub's url_escape_path: a user or server name in a URL path (/user/NAME/, redirect URIs).
+// Keeps '@' and '~', so alice@example.com stays readable and matches what JupyterHub registers.
+inline std::string url_escape_path(std::string_view name) { return percent_encode(name, "@~"); }
 
 bool iequals(std::string_view a, std::string_view b);
 

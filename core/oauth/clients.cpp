@@ -10,10 +10,12 @@ std::string server_client_id(std::string_view user, std::string_view server) {
   return id;
 }
 
+// The server's prefix as the spawn env gives it (JUPYTERHUB_OAUTH_CALLBACK_URL): the names escaped
+// with url_escape_path, so the redirect URI jupyterhub-singleuser sends matches exactly.
 std::string server_redirect_uri(std::string_view base_url, std::string_view user, std::string_view server) {
   std::string uri(base_url);
-  uri += "user/" + http::percent_encode(user) + "/";
-  if (!server.empty()) uri += http::percent_encode(server) + "/";
+  uri += "user/" + http::url_escape_path(user) + "/";
+  if (!server.empty()) uri += http::url_escape_path(server) + "/";
   return uri + "oauth_callback";
 }
 
@@ -56,7 +58,8 @@ model::result<model::oauth_client_ptr> register_server_client(model::hub_model& 
                                                               model::completion done) {
   model::oauth_client c;
   c.identifier = server_client_id(user, server);
-  std::string base_path = std::string(base_url) + "user/" + std::string(user) + "/" + (server.empty() ? "" : std::string(server) + "/");
+  std::string base_path = std::string(base_url) + "user/" + http::url_escape_path(user) + "/" +
+                          (server.empty() ? "" : http::url_escape_path(server) + "/");
   c.description = "Server at " + base_path;
   c.redirect_uri = server_redirect_uri(base_url, user, server);
   allowed_scopes.push_back(rbac::access_scope_string(rbac::oauth_client_ref::server(std::string(user), std::string(server))));

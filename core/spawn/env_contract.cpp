@@ -1,5 +1,7 @@
 #include "core/spawn/env_contract.hpp"
 
+#include "core/http/url_codec.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -9,25 +11,6 @@ namespace hubd::core::spawn {
 
 namespace {
 
-bool unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-         c == '_' || c == '~';
-}
-
-std::string percent_encode(std::string_view s, std::string_view safe) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (unreserved(c) || safe.find(static_cast<char>(c)) != std::string_view::npos) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 std::string replace_all(std::string s, std::string_view from, std::string_view to) {
   for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
@@ -81,8 +64,8 @@ void python_json_into(const nlohmann::json& v, std::string& out) {
 
 }  // namespace
 
-std::string escape_path(std::string_view s) { return percent_encode(s, "@~"); }
-std::string quote(std::string_view s) { return percent_encode(s, "/"); }
+std::string escape_path(std::string_view s) { return http::url_escape_path(s); }
+std::string quote(std::string_view s) { return http::percent_encode(s, "/"); }
 
 std::string server_prefix(std::string_view base_url, std::string_view user, std::string_view server) {
   std::string out(base_url);

@@ -95,6 +95,11 @@ TEST_CASE("client ids and redirect URIs") {
   CHECK(oauth::server_client_id("alice", "") == "jupyterhub-user-alice");
   CHECK(oauth::server_client_id("a b", "gpu") == "jupyterhub-user-a%20b-gpu");
   CHECK(oauth::server_redirect_uri("/", "alice", "gpu") == "/user/alice/gpu/oauth_callback");
+  // The redirect URI is exactly the JUPYTERHUB_OAUTH_CALLBACK_URL a spawned server gets
+  // (spawn::oauth_callback_url): '@' and '~' stay, as JupyterHub's url_escape_path keeps them.
+  CHECK(oauth::server_redirect_uri("/", "alice@example.com", "") == "/user/alice@example.com/oauth_callback");
+  CHECK(oauth::server_redirect_uri("/jh/", "b~o b", "") == "/jh/user/b~o%20b/oauth_callback");
+  CHECK(oauth::server_client_id("alice@example.com", "") == "jupyterhub-user-alice%40example.com");
 }
 
 TEST_CASE("authorize: login first, bad client or redirect_uri is a 400 page") {

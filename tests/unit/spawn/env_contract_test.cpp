@@ -31,6 +31,8 @@ TEST_CASE("names derived from a user server", "[env]") {
   CHECK(oauth_client_id("a@b c", "") == "jupyterhub-user-a%40b%20c");
   CHECK(oauth_callback_url("/", "alice", "gpu") == "/user/alice/gpu/oauth_callback");
   CHECK(oauth_callback_url("/", "alice", "") == "/user/alice/oauth_callback");
+  CHECK(oauth_callback_url("/", "alice@example.com", "") == "/user/alice@example.com/oauth_callback");
+  CHECK(oauth_client_id("alice@example.com", "") == "jupyterhub-user-alice%40example.com");
   CHECK(access_scope("alice", "") == "access:servers!server=alice/");
   CHECK(env_access_scopes("alice", "gpu") ==
         std::vector<std::string>{"access:servers!server=alice/gpu", "access:servers!user=alice"});
