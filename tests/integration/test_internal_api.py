@@ -206,3 +206,59 @@ def test_failing_event_hook_changes_nothing_else(tmp_path):
         assert h.api("GET", "/users/ivan", token=ADMIN_TOKEN).status_code == 200
     finally:
         h.stop()
+
+
+AUTH_TO_USER = f'''
+[JupyterHub]
+plugin_paths = ["{FIXTURES}"]
+
+[Authenticator]
+enable_auth_state = true
+
+[[JupyterHub.services]]
+name = "admin-svc"
+admin = true
+api_token = "{ADMIN_TOKEN}"
+
+[[JupyterHub.load_roles]]
+name = "provisioner"
+scopes = ["admin:users", "admin:auth_state", "admin:groups", "admin:roles", "read:roles", "read:hub"]
+
+[plugins.fx_api_probe]
+roles = ["provisioner"]
+log = "LOG"
+login_calls = [
+  {{method = "POST", path = "/users", body = {{usernames = ["{{name}}-Twin"]}}}},
+  {{method = "POST", path = "/groups/lab", body = {{}}}},
+  {{method = "POST", path = "/groups/lab/users", body = {{users = ["{{name}}-twin"]}}}},
+  {{method = "POST", path = "/roles", body = {{name = "lab-reader", scopes = ["read:hub"]}}}},
+  {{method = "POST", path = "/roles/lab-reader/users", body = {{users = ["{{name}}-twin"]}}}},
+  {{method = "PATCH", path = "/users/{{name}}-twin", body = {{auth_state = {{access_token = "from-the-idp"}}}}}},
+  {{method = "GET", path = "/users/{{name}}-twin"}},
+]
+'''
+
+
+def test_internal_api_covers_the_auth_to_user_path(tmp_path):
+    # JupyterHub's auth_to_user: normalize the name, create the user, put it in its groups, grant its
+    # roles, store auth_state, read the model back: here done by a plugin through the internal API.
+    log = str(tmp_path / "events.jsonl")
+    key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    h = HubProcess(AUTH_TO_USER.replace("LOG", log), env={"JUPYTERHUB_CRYPT_KEY": key})
+    h.start()
+    try:
+        assert login(h, "kim").status_code == 302
+        got = calls(wait_for(lambda ls: "GET /users/kim-twin" in calls(ls), log))
+        assert got["POST /users"]["status"] == 201
+        assert [u["name"] for u in got["POST /users"]["body"]] == ["kim-twin"]  # normalized
+        assert got["POST /groups/lab/users"]["status"] == 200
+        assert got["POST /roles"]["status"] == 201 and got["POST /roles"]["body"]["source"] == "plugin:fx_api_probe"
+        assert got["POST /roles/lab-reader/users"]["status"] == 200
+        assert got["PATCH /users/kim-twin"]["status"] == 200, got["PATCH /users/kim-twin"]
+        model = got["GET /users/kim-twin"]["body"]
+        assert model["groups"] == ["lab"] and sorted(model["roles"]) == ["lab-reader", "user"]
+        assert model["auth_state"] == {"access_token": "from-the-idp"}
+        # The membership and the grant record the plugin as their source (rbac.md §12.1).
+        assert h.api("GET", "/roles/lab-reader", token=ADMIN_TOKEN).json()["users"] == ["kim-twin"]
+    finally:
+        h.stop()
