@@ -58,9 +58,9 @@ std::vector<config_section> make_schema() {
            {"plugin_paths", k::string_list, json::array(), "hubd: more folders or .so files to scan"},
            {"authenticator_class", k::string, "dummy", "registered name of the authenticator plugin"},
            {"spawner_class", k::string, "local", "registered name of the spawner plugin"},
-           {"proxy_class", k::string, "none",
-            "configurable-http-proxy (hubd starts or uses CHP, see [ConfigurableHTTPProxy]) or none (hubd: people reach "
-            "hubd at hub_bind_url directly and servers are not routed)"},
+           {"proxy_class", k::string, "configurable-http-proxy",
+            "configurable-http-proxy (as JupyterHub: hubd starts or uses CHP, see [ConfigurableHTTPProxy]) or none "
+            "(hubd: people reach hubd at hub_bind_url directly and servers are not routed)"},
            {"load_roles", k::array_of_tables, json::array(), "roles defined at start-up", role_fields()},
            {"load_groups", k::table, json::object(), "groups created at start-up: NAME = {users = [...], properties = {...}}"},
            {"custom_scopes", k::table, json::object(), "custom scopes: \"custom:NAME\" = {description = ..., subscopes = [...]}"},

@@ -446,7 +446,7 @@ void hub_app::wire_spawn() {
   layer->client = std::make_unique<http::client>(*p.io);
   layer->cleanup_proxy = jh.value("cleanup_proxy", true);
 
-  const std::string proxy_class = jh.value("proxy_class", "none");
+  const std::string proxy_class = jh.at("proxy_class").get<std::string>();
   proxy::route hub_route;
   if (proxy_class == "configurable-http-proxy") {
     const json& c = cfg_.section("ConfigurableHTTPProxy");

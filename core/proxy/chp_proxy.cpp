@@ -147,7 +147,10 @@ struct chp_proxy::impl : std::enable_shared_from_this<impl> {
     for (char** e = environ; e && *e; ++e) {
       std::string kv = *e;
       if (kv.rfind("CONFIGPROXY_AUTH_TOKEN=", 0) == 0) continue;
-      if (kv.rfind("NODE_PATH=", 0) == 0) has_node_path = true;
+      if (kv.rfind("NODE_PATH=", 0) == 0) {
+        if (kv.size() == std::string_view("NODE_PATH=").size()) continue;  // empty: as if unset
+        has_node_path = true;
+      }
       env.push_back(kv);
     }
     env.push_back("CONFIGPROXY_AUTH_TOKEN=" + opts.auth_token);

@@ -55,6 +55,8 @@ class HubProcess:
             f"base_url = {toml_str(base_url)}\n"
             f"plugins_dir = {toml_str(plugins_dir)}\n"
             'db_url = "sqlite:///jupyterhub.sqlite"\n'
+            # Most tests talk to hubd directly; those that want CHP say proxy_class themselves.
+            'proxy_class = "none"\n'
         )
         self.config_path = os.path.join(self.workdir, "hub.toml")
         with open(self.config_path, "w") as f:
@@ -127,4 +129,7 @@ def merge_jupyterhub_section(header, config):
         elif stripped.startswith("[["):
             in_jh = False
         (body if in_jh else rest).append(line)
+    # A key the test sets itself replaces the harness's default for it (TOML forbids a key twice).
+    own = {line.split("=", 1)[0].strip() for line in body if "=" in line and not line.lstrip().startswith("#")}
+    header = "\n".join(l for l in header.splitlines() if "=" not in l or l.split("=", 1)[0].strip() not in own) + "\n"
     return header + "\n".join(body) + "\n\n" + "\n".join(rest) + "\n"

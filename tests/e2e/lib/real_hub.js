@@ -76,6 +76,8 @@ async function startHub({ buildDir, jupyterhub = "", config = "", baseUrl = "/",
     `base_url = ${tomlStr(baseUrl)}\n` +
     `plugins_dir = ${tomlStr(pluginsDir)}\n` +
     'db_url = "sqlite:///jupyterhub.sqlite"\n' +
+    // Talk to hubd directly unless the test asks for the proxy itself.
+    (/^\s*proxy_class\s*=/m.test(jupyterhub) ? "" : 'proxy_class = "none"\n') +
     jupyterhub.trim() + "\n\n" + config.trim() + "\n";
   const configPath = path.join(workdir, "hub.toml");
   fs.writeFileSync(configPath, toml);
