@@ -10,7 +10,7 @@ cd "$root"
 apt_packages=(
   build-essential cmake ninja-build ccache pkg-config git clang
   libboost1.81-all-dev libboost-url1.81-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libsodium-dev libssl-dev libspdlog-dev
-  libtomlplusplus-dev libkainjow-mustache-dev catch2 libbenchmark-dev wrk
+  libtomlplusplus-dev libkainjow-mustache-dev libmimalloc-dev catch2 libbenchmark-dev wrk
   python3 python3-pytest python3-requests python3-jsonschema python3-yaml
   jupyterhub node-configurable-http-proxy chromium
 )
