@@ -1,6 +1,7 @@
 """Server sharing through the REST API against a real hubd (rest-api.md §2.6, rbac.md §13)."""
 import pytest
 
+import openapi_schema
 from hubd_harness import HubProcess
 
 ADMIN = "shares-admin-token-0123456789"
@@ -42,6 +43,7 @@ def test_share_default_server_with_a_user(hub):
     r = as_(hub, "owner", "POST", "/shares/owner/", {"user": "friend"})
     assert r.status_code == 200, r.text
     share = r.json()
+    openapi_schema.validate(share, "Share")
     assert share["kind"] == "user" and share["user"] == {"name": "friend"} and share["group"] is None
     assert share["scopes"] == ["access:servers!server=owner/"]
     assert share["server"]["user"] == {"name": "owner"} and share["server"]["name"] == ""
@@ -50,6 +52,7 @@ def test_share_default_server_with_a_user(hub):
     assert "access:servers!server=owner/" in as_(hub, "friend", "GET", "/user").json()["scopes"]
     r = as_(hub, "owner", "GET", "/shares/owner")
     assert r.status_code == 200 and r.json()["_pagination"]["total"] == 1
+    openapi_schema.validate_list(r.json()["items"], "Share")
     r = as_(hub, "friend", "GET", "/users/friend/shared")
     assert r.status_code == 200 and [s["server"]["user"]["name"] for s in r.json()["items"]] == ["owner"]
     r = as_(hub, "friend", "GET", "/users/friend/shared/owner/")
@@ -100,6 +103,7 @@ def test_share_codes(hub):
     assert code["full_accept_url"] is None and code["exchange_count"] == 0
     r = as_(hub, "owner", "GET", "/share-codes/owner/")
     assert r.status_code == 200 and [c["id"] for c in r.json()["items"]] == [code["id"]]
+    openapi_schema.validate_list(r.json()["items"], "ShareCode")
     assert "code" not in r.json()["items"][0]
     for bad in ({"expires_in": 10}, {"expires_in": "soon"}, {"nope": 1}):
         assert as_(hub, "owner", "POST", "/share-codes/owner/", bad).status_code == 400
