@@ -59,7 +59,7 @@ password = ${tomlStr(PASSWORD)}
   };
 }
 
-const { step, required, results: steps } = createSteps({ stopOnFailure: false });
+const { step, required, results: steps, failedCount, summary } = createSteps({ stopOnFailure: false });
 
 // The hub's stylesheet, script and logo loaded (nothing blocked by the Content-Security-Policy).
 async function assertStyled(page) {
@@ -374,19 +374,12 @@ async function main() {
   } finally {
     if (session) await session.close().catch((e) => console.log(`closing chromium: ${e}`));
     if (hub) {
-      const failed = steps.some(([, r]) => r !== "ok");
-      const exit = await hub.stop();
-      if (failed) console.log(`---- hubd log (last 60 lines) ----\n${hub.log().split("\n").slice(-60).join("\n")}`);
-      console.log(`hubd stopped: ${JSON.stringify(exit)}`);
-      if (!failed) hub.cleanup();
-      else console.log(`hubd work dir kept: ${hub.workdir}`);
+      await hub.finish(failedCount() > 0, { logLines: 60 });
     }
     await recorder.close();
     clearTimeout(watchdog);
   }
-  const failed = steps.filter(([, r]) => r !== "ok").length;
-  console.log(`${steps.length - failed} passed, ${failed} failed or skipped`);
-  process.exit(failed ? 1 : 0);
+  process.exit(summary() ? 1 : 0);
 }
 
 main().catch((err) => {

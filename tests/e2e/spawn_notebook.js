@@ -33,7 +33,7 @@ async function waitFor(what, fn, timeoutMs) {
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-const { step, results: steps } = createSteps({ stopOnFailure: true });
+const { step, results: steps, failedCount, summary } = createSteps({ stopOnFailure: true });
 
 async function main() {
   if (!fs.existsSync("/usr/bin/jupyterhub-singleuser") || !fs.existsSync("/usr/bin/configurable-http-proxy")) {
@@ -154,18 +154,11 @@ home_dir_template = ${tomlStr("{username}")}
   } finally {
     for (const s of [alice, bob]) if (s) await s.close().catch((e) => console.log(`closing chromium: ${e}`));
     if (hub) {
-      const failed = steps.some(([, r]) => r !== "ok");
-      const exit = await hub.stop(40000);
-      if (failed) console.log(`---- hubd log (last 80 lines) ----\n${hub.log().split("\n").slice(-80).join("\n")}`);
-      console.log(`hubd stopped: ${JSON.stringify(exit)}`);
-      if (!failed) hub.cleanup();
-      else console.log(`hubd work dir kept: ${hub.workdir}`);
+      await hub.finish(failedCount() > 0, { logLines: 80, timeoutMs: 40000 });
     }
     clearTimeout(watchdog);
   }
-  const failed = steps.filter(([, r]) => r !== "ok").length;
-  console.log(`${steps.length - failed} passed, ${failed} failed or skipped`);
-  process.exit(failed ? 1 : 0);
+  process.exit(summary() ? 1 : 0);
 }
 
 main().catch((err) => {

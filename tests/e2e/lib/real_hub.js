@@ -142,6 +142,15 @@ async function startHub({ buildDir, jupyterhub = "", config = "", baseUrl = "/",
     cleanup() {
       fs.rmSync(workdir, { recursive: true, force: true });
     },
+    // End of a test: stop hubd; after a failure print the end of its log and keep its folder.
+    async finish(failed, { logLines = 60, timeoutMs = 15000 } = {}) {
+      const exit = await hub.stop(timeoutMs);
+      if (failed) console.log(`---- hubd log (last ${logLines} lines) ----\n${hub.log().split("\n").slice(-logLines).join("\n")}`);
+      console.log(`hubd stopped: ${JSON.stringify(exit)}`);
+      if (!failed) hub.cleanup();
+      else console.log(`hubd work dir kept: ${hub.workdir}`);
+      return exit;
+    },
   };
 
   const deadline = Date.now() + timeoutMs;
