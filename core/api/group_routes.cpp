@@ -15,8 +15,6 @@ namespace {
 using rbac::builtin;
 using rbac::resource_ref;
 
-void answer(http::responder& res, response r) { res(std::move(r)); }
-
 // A group name is a path segment: non-empty, no '/', no control characters.
 bool valid_group_name(std::string_view name) {
   if (name.empty() || name.size() > 255) return false;

@@ -16,8 +16,6 @@ using model::holder_kind;
 using rbac::builtin;
 using rbac::resource_ref;
 
-void answer(http::responder& res, response r) { res(std::move(r)); }
-
 nlohmann::json render_role(const api_context& ctx, const model::role& r) {
   auto holders = ctx.model.holders_of(r.name);
   return {{"kind", "role"},          {"name", r.name},           {"description", r.description},

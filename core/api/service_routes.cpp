@@ -12,8 +12,6 @@ namespace {
 using rbac::builtin;
 using rbac::resource_ref;
 
-void answer(http::responder& res, response r) { res(std::move(r)); }
-
 void get_services(api_context& ctx, const http::request_ptr&, const principal& who, http::responder res) {
   if (auto e = require_auth(who)) return answer(res, std::move(*e));
   const auto& held = who.held();

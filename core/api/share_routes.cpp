@@ -17,8 +17,6 @@ using model::holder_kind;
 using rbac::builtin;
 using rbac::resource_ref;
 
-void answer(http::responder& res, response r) { res(std::move(r)); }
-
 nlohmann::json shared_server(const api_context& ctx, const model::server& s) {
   auto owner = ctx.model.find_user(s.user_id);
   std::string name = owner ? owner->name : std::string();

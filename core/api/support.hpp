@@ -20,6 +20,9 @@ namespace hubd::core::api {
 
 using http::response;
 
+// Sends `r` (so handlers can `return answer(res, ...)` on every path).
+inline void answer(http::responder& res, response r) { res(std::move(r)); }
+
 // A REST handler: the request is already authenticated (the principal may be nobody).
 using api_handler = std::function<void(api_context& ctx, const http::request_ptr& req, const principal& who,
                                        http::responder res)>;

@@ -18,8 +18,6 @@ namespace {
 using rbac::builtin;
 using rbac::resource_ref;
 
-void answer(http::responder& res, response r) { res(std::move(r)); }
-
 nlohmann::json token_json(api_context& ctx, const model::token& t, std::string_view owner) {
   auto resolved = ctx.permissions->token_scopes(t);
   return render_token(ctx, t, "user", owner, resolved ? &resolved->scopes : nullptr);

@@ -18,8 +18,6 @@ namespace {
 using rbac::builtin;
 using rbac::resource_ref;
 
-void answer(http::responder& res, response r) { res(std::move(r)); }
-
 // The requester's own admin flag (JupyterHub's "Only admins can grant admin permissions" rule).
 bool requester_is_admin(const principal& who) {
   if (who.user) return who.user->admin;
