@@ -78,7 +78,9 @@ class HubProcess:
             except requests.RequestException:
                 pass
             time.sleep(0.05)
-        raise RuntimeError(f"hubd did not answer within {timeout}s:\n{self.log()}")
+        log = self.log()
+        self.stop()  # a hub that never answered must not outlive the test
+        raise RuntimeError(f"hubd did not answer within {timeout}s:\n{log}")
 
     def log(self):
         try:
