@@ -1,6 +1,7 @@
 #include "core/app/hook_events.hpp"
 
 #include "core/model/hub_model.hpp"
+#include "core/model/plugin_views.hpp"
 #include "core/plugins/hooks_adapter.hpp"
 
 #include <spdlog/spdlog.h>
@@ -17,37 +18,12 @@ using nlohmann::json;
 constexpr std::array<std::string_view, 6> change_events = {"user_created", "user_deleted", "group_members_changed",
                                                            "role_changed", "server_started", "server_stopped"};
 
-json names_of(const std::vector<model::role_ptr>& roles) {
-  json out = json::array();
-  for (const auto& r : roles) out.push_back(r->name);
-  return out;
-}
-
-json user_model(const model::hub_model& m, const std::string& name) {
-  json u{{"name", name}};
-  if (auto row = m.find_user(name)) {
-    u["admin"] = row->admin;
-    u["groups"] = m.user_groups(name);
-    u["roles"] = names_of(m.roles_of(model::holder_kind::user, name));
-  }
-  return u;
-}
-
-json role_model(const model::hub_model& m, const std::string& name) {
-  json r{{"name", name}};
-  if (auto row = m.find_role(name)) {
-    r["description"] = row->description;
-    r["scopes"] = row->scopes;
-  }
-  return r;
-}
-
 }  // namespace
 
 std::optional<hook_event> to_hook_event(const model::hub_model& m, const model::event& e) {
   using model::event_kind;
   switch (e.kind) {
-    case event_kind::user_created: return hook_event{"user_created", {{"user", user_model(m, e.user)}}};
+    case event_kind::user_created: return hook_event{"user_created", {{"user", model::plugin_user_view(m, e.user)}}};
     case event_kind::user_deleted: return hook_event{"user_deleted", {{"user", json{{"name", e.user}}}}};
     case event_kind::group_members_changed: {
       json users = e.users.empty() && !e.user.empty() ? json::array({e.user}) : json(e.users);
@@ -56,7 +32,7 @@ std::optional<hook_event> to_hook_event(const model::hub_model& m, const model::
       return hook_event{"group_members_changed", std::move(in)};
     }
     case event_kind::role_changed: {
-      json in{{"role", role_model(m, e.role)}, {"change", e.detail.empty() ? "updated" : e.detail}};
+      json in{{"role", model::plugin_role_view(m, e.role)}, {"change", e.detail.empty() ? "updated" : e.detail}};
       if (!e.user.empty()) in["user"] = e.user;
       if (!e.group.empty()) in["group"] = e.group;
       return hook_event{"role_changed", std::move(in)};

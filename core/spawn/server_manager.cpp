@@ -9,6 +9,7 @@
 #include "core/plugins/spawner_adapter.hpp"
 #include "core/rbac/rbac.hpp"
 #include "core/spawn/progress_events.hpp"
+#include "core/model/plugin_views.hpp"
 #include "core/http/body_stream.hpp"
 #include "core/spawn/route_activity.hpp"
 #include "core/spawn/spawn_patch.hpp"
@@ -280,18 +281,6 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
     if (!r) fail_spawn(k, rt, 500, "the server's OAuth client could not be saved: " + r.err().message);
   }
 
-  json user_model(const std::string& user) const {
-    json m = {{"name", user}};
-    if (auto u = deps.model.find_user(user)) {
-      m["admin"] = u->admin;
-      m["groups"] = deps.model.user_groups(user);
-      json roles = json::array();
-      for (const auto& r : deps.model.roles_of(model::holder_kind::user, user)) roles.push_back(r->name);
-      m["roles"] = roles;
-    }
-    return m;
-  }
-
   json spawner_context(const server_key& k, const std::shared_ptr<runtime>& rt, const json& opts,
                        const std::string& secret) const {
     const auto& [user, server] = k;
@@ -326,7 +315,7 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
     in.environment = settings.environment;
     json env = json::object();
     for (const auto& [key, value] : build_env(in)) env[key] = value;
-    return {{"user", user_model(user)},
+    return {{"user", model::plugin_user_view(deps.model, user)},
             {"server_name", server},
             {"user_options", opts},
             {"state", json::object()},
@@ -705,7 +694,7 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
 
   // post_stop hooks: errors are only logged (plugin-abi-style.md §8).
   void run_post_stop(const server_key& k) {
-    json input = {{"user", user_model(k.first)}, {"server_name", k.second}};
+    json input = {{"user", model::plugin_user_view(deps.model, k.first)}, {"server_name", k.second}};
     if (deps.authenticator_post_stop) deps.authenticator_post_stop(input);
     for (const auto& hook : deps.hooks) {
       if (!hook->subscribes("post_stop")) continue;
