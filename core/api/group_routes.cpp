@@ -41,13 +41,7 @@ std::optional<response> body_users(api_context& ctx, const nlohmann::json& body,
 
 // rbac.md §12.1: under manage_groups, the groups the authenticator fills are read-only here.
 bool managed_by_authenticator(api_context& ctx, std::string_view group) {
-  if (!ctx.auth_bool("manage_groups", false)) return false;
-  for (const auto& user : ctx.model.group_members(group))
-    for (const auto& m : ctx.model.memberships_of_user(user))
-      if (m.group == group &&
-          std::find(m.sources.begin(), m.sources.end(), std::string(authenticator_source)) != m.sources.end())
-        return true;
-  return false;
+  return ctx.auth_bool("manage_groups", false) && ctx.model.group_has_members_from(group, authenticator_source);
 }
 
 response managed_refusal() {

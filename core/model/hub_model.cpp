@@ -530,6 +530,17 @@ std::vector<std::string> hub_model::group_members(std::string_view name) const {
   return out;
 }
 
+bool hub_model::group_has_members_from(std::string_view name, std::string_view source) const {
+  std::shared_lock lock(mutex_);
+  auto g = find_in(state_->groups, name);
+  if (!g) return false;
+  auto m = state_->members.find(g->id);
+  if (m == state_->members.end()) return false;
+  for (const auto& [uid, sources] : m->second)
+    if (std::find(sources.begin(), sources.end(), source) != sources.end()) return true;
+  return false;
+}
+
 std::vector<std::string> hub_model::user_groups(std::string_view name) const {
   std::shared_lock lock(mutex_);
   std::vector<std::string> out;

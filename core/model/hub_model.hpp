@@ -230,6 +230,8 @@ public:
   std::vector<std::string> group_members(std::string_view group) const;
   std::vector<std::string> user_groups(std::string_view user) const;      // sorted names
   bool is_member(std::string_view user, std::string_view group) const;   // any source
+  // Some membership of the group comes from `source` ("authenticator": the group is managed).
+  bool group_has_members_from(std::string_view group, std::string_view source) const;
   std::vector<group_membership> memberships_of_user(std::string_view user) const;
 
   result<group_ptr> create_group(std::string_view name, std::string properties_json, completion done);

@@ -144,12 +144,16 @@ TEST_CASE("groups and memberships with provenance") {
   auto ms = m.memberships_of_user("alice");
   REQUIRE(ms.size() == 1);
   CHECK(ms[0].sources == std::vector<std::string>{"api", "authenticator"});
+  CHECK(m.group_has_members_from("team", "authenticator"));
+  CHECK_FALSE(m.group_has_members_from("team", "config"));
+  CHECK_FALSE(m.group_has_members_from("no-such-group", "api"));
 
   // A manage_groups login: authenticator memberships become exactly the list; api ones stay.
   require_ok(m.wait([&](auto d) { return m.set_user_groups_from_source("alice", {"physics"}, "authenticator", d); }));
   CHECK(m.find_group("physics"));
   CHECK(m.user_groups("alice") == std::vector<std::string>{"physics", "team"});
   CHECK(m.memberships_of_user("alice")[1].sources == std::vector<std::string>{"api"});
+  CHECK_FALSE(m.group_has_members_from("team", "authenticator"));  // alice's came from the login and went
 
   require_ok(m.wait([&](auto d) { return m.remove_group_members("team", {"alice"}, "api", d); }));
   CHECK_FALSE(m.is_member("alice", "team"));
