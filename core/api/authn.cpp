@@ -1,4 +1,4 @@
-// Authentication of API requests (rest-api.md §1): token, then the login cookie.
+// Authentication of API requests: token, then the login cookie.
 #include "core/api/principal.hpp"
 #include "core/http/authorization.hpp"
 #include "core/http/xsrf.hpp"
@@ -23,7 +23,7 @@ bool stale(const model::opt_time& last, model::time_point now, std::chrono::seco
   return !last || now - *last >= resolution;
 }
 
-// rbac.md §10.1: at most once per activity_resolution; a server's own token does not make its
+// As JupyterHub does: at most once per activity_resolution; a server's own token does not make its
 // owner look active (it reports activity separately).
 void record_token_activity(const api_context& ctx, const model::token& t, const model::user* owner) {
   auto now = model::now();

@@ -1,4 +1,4 @@
-// /groups, /groups/{name}, /groups/{name}/users, /groups/{name}/properties (rest-api.md §2.5).
+// /groups, /groups/{name}, /groups/{name}/users, /groups/{name}/properties.
 #include "core/api/names.hpp"
 #include "core/api/render.hpp"
 #include "core/api/routes.hpp"
@@ -39,7 +39,7 @@ std::optional<response> body_users(api_context& ctx, const nlohmann::json& body,
   return std::nullopt;
 }
 
-// rbac.md §12.1: under manage_groups, the groups the authenticator fills are read-only here.
+// Provenance: under manage_groups, the groups the authenticator fills are read-only here.
 bool managed_by_authenticator(api_context& ctx, std::string_view group) {
   return ctx.auth_bool("manage_groups", false) && ctx.model.group_has_members_from(group, authenticator_source);
 }

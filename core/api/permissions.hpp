@@ -1,5 +1,5 @@
 #pragma once
-// Expanded scope sets of users, services and tokens (rbac.md §6, §8.2), cached per principal and
+// Expanded scope sets of users, services and tokens, cached per principal and
 // keyed by model.generation(): any role, membership, admin or share change bumps the generation,
 // so a change is effective at once for every live token while an unchanged hub resolves nothing.
 #include "core/model/hub_model.hpp"
@@ -25,14 +25,14 @@ private:
 };
 
 // A principal's set and the same set plus its identify scopes (for rendering GET /user,
-// rest-api.md §3.7), computed together on a cache miss so whoami allocates nothing on a hit.
+// the token's identity), computed together on a cache miss so whoami allocates nothing on a hit.
 struct resolved_scopes {
   rbac::scope_set scopes;
   rbac::scope_set identity;
 };
 using resolved_ptr = std::shared_ptr<const resolved_scopes>;
 
-// The OAuth client that issued `t` (rbac.md §10.6): the hub, one of the owner's servers, or a service.
+// The OAuth client that issued `t`: the hub, one of the owner's servers, or a service.
 rbac::oauth_client_ref token_client(const model::hub_model& model, const model::token& t,
                                     const rbac::principal_ref& owner);
 
@@ -49,7 +49,7 @@ public:
   // The user's full set: roles (direct and through groups) plus shares. Null if no such user.
   resolved_ptr user_scopes(std::string_view user);
   resolved_ptr service_scopes(std::string_view service);
-  // What the token may do now (§8.2): its stored scopes resolved against its owner's current set.
+  // What the token may do now: its stored scopes resolved against its owner's current set.
   // Null if the owner is gone.
   resolved_ptr token_scopes(const model::token& t);
 

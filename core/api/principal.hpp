@@ -1,5 +1,5 @@
 #pragma once
-// Who made an API request (rest-api.md §1 "auth (API)"): a token's owner, or the user of the hub
+// Who made an API request : a token's owner, or the user of the hub
 // login cookie, with the expanded scopes the request may use.
 #include "core/api/api_context.hpp"
 #include "core/api/permissions.hpp"

@@ -1,4 +1,4 @@
-// GET/POST/PATCH /proxy (rest-api.md §2.1): the proxy's routing table, a resync, and a new API URL or
+// GET/POST/PATCH /proxy: the proxy's routing table, a resync, and a new API URL or
 // token for an external proxy. Thin: the proxy slot (core/proxy, wired by the app) does the work.
 #include "core/api/routes.hpp"
 #include "core/api/support.hpp"

@@ -1,6 +1,6 @@
 #pragma once
-// REST models (rest-api.md §3) rendered from model rows, then filtered field by field with the
-// caller's scopes (rbac.md §7.3). Timestamps are ISO 8601 with "Z".
+// REST models rendered from model rows, then filtered field by field with the
+// caller's scopes (JupyterHub's field-level filtering). Timestamps are ISO 8601 with "Z".
 #include "core/api/api_context.hpp"
 #include "core/model/hub_model.hpp"
 #include "core/rbac/access.hpp"
@@ -28,10 +28,10 @@ std::string escape_path_segment(std::string_view s);
 bool server_ready(const model::server& s);
 bool server_active(const model::server& s);
 
-// Server model (§3.2), `state` only with `with_state`.
+// Server model, `state` only with `with_state`.
 nlohmann::json server_model(const api_context& ctx, std::string_view user, const model::server& s, bool with_state);
 
-// User model (§3.1) as `held` may see it on that user; an empty object when nothing is visible.
+// User model as `held` may see it on that user; an empty object when nothing is visible.
 nlohmann::json render_user(const api_context& ctx, const model::user& u, const rbac::scope_set& held,
                            const user_render_options& opts = {});
 // Visible field mask only (to skip users cheaply in lists).
@@ -40,7 +40,7 @@ std::uint32_t user_fields(const api_context& ctx, const model::user& u, const rb
 nlohmann::json render_group(const api_context& ctx, const model::group& g, const rbac::scope_set& held);
 nlohmann::json render_service(const api_context& ctx, const model::service& s, const rbac::scope_set& held);
 
-// Token model (§3.3). `scopes` is the token's resolved set (permission_cache::token_scopes).
+// Token model. `scopes` is the token's resolved set (permission_cache::token_scopes).
 nlohmann::json render_token(const api_context& ctx, const model::token& t, std::string_view owner_kind,
                             std::string_view owner_name, const rbac::scope_set* resolved);
 

@@ -1,4 +1,4 @@
-// hubd's roles API (rest-api.md §6): /roles, /roles/{name}, /roles/{name}/{users|groups|services}.
+// hubd's roles API: /roles, /roles/{name}, /roles/{name}/{users|groups|services}.
 // Roles change at run time and take effect at once: every change bumps the model's generation, which
 // the permission cache keys on.
 #include "core/api/names.hpp"
@@ -43,7 +43,7 @@ std::optional<response> guard_admin(const api_context& ctx, const principal& who
   return guard(ctx, who, {builtin::admin_roles}, resource_ref::none());
 }
 
-// Roles the config or the authenticator owns are changed there, not here (rbac.md §12.1).
+// Roles the config or the authenticator owns are changed there, not here (provenance rule: whoever made an assignment owns it).
 std::optional<response> refuse_foreign(const model::role& r, std::string_view what) {
   if (r.from == "config" || r.from == authenticator_source)
     return http::error_response(400, "Cannot " + std::string(what) + " role " + r.name + ": it comes from the " +

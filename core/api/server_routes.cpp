@@ -1,4 +1,4 @@
-// /users/{name}/server, /users/{name}/servers/{server} and their /progress streams (rest-api.md §2.3).
+// /users/{name}/server, /users/{name}/servers/{server} and their /progress streams.
 // Thin: parse, check the scope, hand the lifecycle to the spawn slot (core/spawn/server_manager).
 #include "core/api/render.hpp"
 #include "core/api/routes.hpp"

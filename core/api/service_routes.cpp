@@ -1,4 +1,4 @@
-// /services and /services/{name} (rest-api.md §2.7).
+// /services and /services/{name}.
 #include "core/api/render.hpp"
 #include "core/api/routes.hpp"
 #include "core/api/support.hpp"
@@ -20,7 +20,7 @@ void get_services(api_context& ctx, const http::request_ptr&, const principal& w
     rbac::scope_id ids[] = {list_id};
     return answer(res, http::error_response(403, rbac::denied_message(ctx.scopes, rbac::access_result::forbidden, ids)));
   }
-  // An object keyed by name, never paginated (the yml's array is wrong, rest-api.md §5).
+  // An object keyed by name, never paginated (as JupyterHub answers; its own OpenAPI file wrongly says an array).
   nlohmann::json out = nlohmann::json::object();
   const auto* membership = &ctx.permissions->membership();
   for (const auto& s : ctx.model.list_services())

@@ -1,4 +1,4 @@
-// Server sharing (rest-api.md §2.6, rbac.md §13): /shares, /share-codes, /users/{u}/shared and
+// Server sharing: /shares, /share-codes, /users/{u}/shared and
 // /groups/{g}/shared. Share lists always answer with the pagination envelope.
 #include "core/api/render.hpp"
 #include "core/api/routes.hpp"

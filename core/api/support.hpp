@@ -1,6 +1,6 @@
 #pragma once
 // What every REST handler does the same way: JSON bodies, the scope guard, pagination
-// (rest-api.md §1.1), model errors as HTTP statuses, and answering once a change is durable.
+// (JupyterHub's offset/limit), model errors as HTTP statuses, and answering once a change is durable.
 #include "core/api/api_context.hpp"
 #include "core/api/principal.hpp"
 #include "core/http/request.hpp"
@@ -34,7 +34,7 @@ std::optional<response> parse_json_body(const http::request& req, nlohmann::json
 
 // No credentials → 403 "Missing or invalid credentials." (or the XSRF message).
 std::optional<response> require_auth(const principal& p);
-// rbac.md §7.1: require_auth, then any one of `any_of` on `r` (403 or 404 with rbac's message).
+// The endpoint guard: require_auth, then any one of `any_of` on `r` (403 or 404 with rbac's message).
 std::optional<response> guard(const api_context& ctx, const principal& p, std::initializer_list<rbac::builtin> any_of,
                               const rbac::resource_ref& r);
 // The held set has `s` on `r` (for handler-internal checks).
@@ -45,7 +45,7 @@ struct page {
   std::size_t limit = 0;
   bool envelope = false;  // Accept has application/jupyterhub-pagination+json
 };
-// Offset/limit per §1.1. `always_envelope` for share lists. 400 for non-integers.
+// Offset/limit as JupyterHub pages lists. `always_envelope` for share lists. 400 for non-integers.
 std::optional<response> parse_page(const api_context& ctx, const http::request& req, page& out,
                                    bool always_envelope = false);
 // The bare list or the envelope for items[offset, offset+limit) of `total`; `items` is that slice.
@@ -62,7 +62,7 @@ response model_error_response(const model::error& e);
 model::completion reply_when_durable(http::responder res, std::function<response()> make);
 model::completion reply_when_durable(http::responder res, response answer);
 
-// Provenance of what a request changes (rbac.md §12.1): "plugin:NAME" for a plugin's internal API
+// Provenance of what a request changes : "plugin:NAME" for a plugin's internal API
 // principal (a service marked as the plugin's, core/app/internal_api.hpp), else "api".
 std::string change_source(const principal& who);
 inline constexpr std::string_view authenticator_source = "authenticator";

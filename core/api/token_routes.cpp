@@ -1,4 +1,4 @@
-// /users/{name}/tokens[/{id}] (rest-api.md §2.4, rbac.md §10.2-10.4).
+// /users/{name}/tokens[/{id}].
 #include "core/api/permissions.hpp"
 #include "core/api/render.hpp"
 #include "core/api/routes.hpp"
@@ -83,7 +83,7 @@ void delete_token(api_context& ctx, const http::request_ptr& req, const principa
   if (!st) answer(res, model_error_response(st.err()));
 }
 
-// The checks of rbac.md §10.3 after the requester is known.
+// The token creation checks after the requester is known.
 void create_token(api_context& ctx, const std::string& name, const nlohmann::json& body, const std::string& requester,
                   bool requester_is_service, resolved_ptr held, http::responder res) {
   auto u = ctx.model.find_user(name);

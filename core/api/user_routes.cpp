@@ -1,4 +1,4 @@
-// /user, /users, /users/{name}, /users/{name}/activity, /users/{name}/admin-access (rest-api.md §2.1-2.2).
+// /user, /users, /users/{name}, /users/{name}/activity, /users/{name}/admin-access.
 #include "core/api/names.hpp"
 #include "core/api/render.hpp"
 #include "core/api/routes.hpp"

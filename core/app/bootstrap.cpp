@@ -118,7 +118,7 @@ private:
       p.source = source;
       must("updating role " + cr.role.name, [&](auto done) { return model_.update_role(cr.role.name, p, done); });
     }
-    // Only roles that came from the config go when the config drops them (provenance, §12.1).
+    // Only roles that came from the config go when the config drops them (provenance).
     for (const auto& r : model_.list_roles()) {
       if (configured.count(r->name) || rbac::is_default_role(r->name) || r->from != config_source) continue;
       must("deleting role " + r->name, [&](auto done) { return model_.delete_role(r->name, done); });

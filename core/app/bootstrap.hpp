@@ -1,9 +1,9 @@
 #pragma once
-// Start-up: makes the database agree with the config, in JupyterHub's order (rbac.md §5.3):
+// Start-up: makes the database agree with the config, in JupyterHub's order:
 // custom scopes → roles (create, update, delete) → users (admin_users, allowed_users) → load_groups
 // → services → role assignments → admin flags ↔ admin role → blocked-user stripping.
 //
-// hubd's provenance rule (rbac.md §12.1) decides what "delete roles not in the config" means: only
+// hubd's provenance rule decides what "delete roles not in the config" means: only
 // roles whose source is `config` disappear when the config drops them; roles made through the roles
 // API or by a plugin or authenticator stay.
 #include "core/app/config.hpp"
@@ -27,7 +27,7 @@ struct bootstrap_report {
   std::size_t roles_deleted = 0;
 };
 
-// The authenticator's load_managed_roles() result ({"roles": [role dicts]}) at start-up (rbac.md §12):
+// The authenticator's load_managed_roles() result ({"roles": [role dicts]}) at start-up:
 // each role is created or updated as managed (fields left out are kept), its `users`, `groups` and
 // `services` keys set those holders exactly; with Authenticator.reset_managed_roles_on_startup,
 // managed roles it does not return are deleted, and managed grants it does not re-declare go (a dict

@@ -228,7 +228,7 @@ void hub_app::start() {
                ports.empty() ? 0 : ports.front(), ropts.base_url + "hub/");
 }
 
-// Authenticator.load_managed_roles() at start-up (rbac.md §12). Start-up runs on the main thread,
+// Authenticator.load_managed_roles() at start-up. Start-up runs on the main thread,
 // so it may wait for the plugin op.
 void hub_app::load_managed_roles() {
   auto& p = *parts_;
@@ -417,7 +417,7 @@ struct spawn_layer {
 
 namespace {
 
-// The answer of the spawn layer as the REST API writes it (rest-api.md §2.3).
+// The answer of the spawn layer as the REST API writes it.
 http::response spawn_response(const spawn::spawn_answer& a) {
   if (a.status == 201 || a.status == 202 || a.status == 204) return http::empty_response(a.status);
   auto r = http::error_response(a.status, a.message);

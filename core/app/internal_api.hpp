@@ -1,5 +1,5 @@
 #pragma once
-// The internal API for plugins (architecture.md "Threads and the internal API"): a plugin's request
+// The internal API for plugins (docs/architecture.md "Threads and the internal API"): a plugin's request
 // goes through the same router, authentication and scope checks as a REST call, in process, under
 // the plugin's own principal. That principal is a service of the plugin's name holding the roles of
 // its [plugins.NAME] roles (bootstrap.hpp plugin_principal) and a token minted at every start; the

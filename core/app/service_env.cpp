@@ -45,7 +45,7 @@ std::map<std::string, std::string> service_environment(const service_env_input& 
   env["JUPYTERHUB_OAUTH_CALLBACK_URL"] = prefix + "oauth_callback";
   env["JUPYTERHUB_OAUTH_SCOPES"] = access.dump();
   env["JUPYTERHUB_OAUTH_ACCESS_SCOPES"] = access.dump();
-  // rbac.md §14: the configured list (JupyterHub always sends []).
+  // hubd decision: the configured list (JupyterHub always sends []).
   env["JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES"] = nlohmann::json(in.allowed_scopes).dump();
   env["JUPYTERHUB_USER"] = in.user;
   env["JUPYTERHUB_SERVER_NAME"] = "";

@@ -1,6 +1,6 @@
 #pragma once
 // The environment a managed service is started with: JupyterHub's service spawner contract
-// (singleuser-contract.md §2, column M), so `jupyterhub.services.auth.HubAuth`/`HubOAuth` find
+// (what JupyterHub's service spawner sets), so `jupyterhub.services.auth.HubAuth`/`HubOAuth` find
 // the hub, their token and their OAuth client without any setting of their own.
 #include <nlohmann/json.hpp>
 
@@ -19,7 +19,7 @@ struct service_env_input {
   std::string base_url = "/";               // JupyterHub.base_url, normalised
   std::string hub_api_url;                  // as reachable from a local process (loopback for 0.0.0.0)
   std::string public_url;                   // JupyterHub.public_url, may be empty
-  std::vector<std::string> allowed_scopes;  // the configured oauth_client_allowed_scopes (rbac.md §14)
+  std::vector<std::string> allowed_scopes;  // the configured oauth_client_allowed_scopes
   std::string user;                         // the service's `user`, usually empty
   bool admin_access = false;
   bool cookie_host_prefix_enabled = false;

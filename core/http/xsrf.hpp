@@ -1,6 +1,6 @@
 #pragma once
 // XSRF protection for cookie-authenticated requests, with JupyterHub 4.1+ semantics
-// (rest-api.md §1 and §4.1): the _xsrf cookie holds a signed id (session:cookie_id after login,
+// (as JupyterHub does for API and pages): the _xsrf cookie holds a signed id (session:cookie_id after login,
 // a hash of client IP and User-Agent before), it is only set on navigation requests, and the
 // token comes back in X-XSRFToken, X-CSRFToken or an `_xsrf` argument.
 #include "core/http/request.hpp"

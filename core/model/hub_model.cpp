@@ -26,7 +26,7 @@ std::optional<error> check_name(std::string_view what, std::string_view name, bo
   return std::nullopt;
 }
 
-// rbac.md §5.1: 3-255 chars, lowercase ASCII letter first, letter or digit last, a-z 0-9 - _ ~ . inside.
+// JupyterHub's role name rule: 3-255 chars, lowercase ASCII letter first, letter or digit last, a-z 0-9 - _ ~ . inside.
 std::optional<error> check_role_name(std::string_view n) {
   auto bad = [&] {
     return invalid("role name '" + std::string(n) +

@@ -73,14 +73,14 @@ struct new_user {
   std::string name;
   bool admin = false;
   std::optional<std::string> user_info;  // JSON object text
-  // Grant the default `user` role (and `admin` when admin) if those roles exist (rbac.md §5.2).
+  // Grant the default `user` role (and `admin` when admin) if those roles exist.
   bool grant_default_roles = true;
   std::string source = "api";  // provenance of the default role grants
 };
 
 struct user_patch {
   std::optional<std::string> name;   // rename
-  std::optional<bool> admin;         // also grants / strips the `admin` role (rbac.md §5.2)
+  std::optional<bool> admin;         // also grants / strips the `admin` role
   std::optional<std::optional<std::string>> user_info;
   opt_time last_activity;
   std::string source = "api";
@@ -245,7 +245,7 @@ public:
   status remove_group_members(std::string_view group, const std::vector<std::string>& users,
                               std::string_view source, completion done);
   // Makes `user`'s memberships from `source` exactly `groups`, creating missing groups
-  // (manage_groups logins, rbac.md §12.1). Memberships from other sources stay.
+  // (manage_groups logins). Memberships from other sources stay.
   status set_user_groups_from_source(std::string_view user, const std::vector<std::string>& groups,
                                      std::string_view source, completion done);
 
@@ -255,7 +255,7 @@ public:
   std::vector<role_ptr> roles_of(holder_kind kind, std::string_view holder) const;  // direct, by name
   std::vector<role_assignment> assignments_of(holder_kind kind, std::string_view holder) const;
   role_holders holders_of(std::string_view role) const;
-  // Raw scopes of the user's direct roles plus its groups' roles (rbac.md §6 steps 1-2).
+  // Raw scopes of the user's direct roles plus its groups' roles.
   std::vector<std::string> user_role_scopes(std::string_view user) const;
 
   result<role_ptr> create_role(const new_role& r, completion done);
@@ -291,7 +291,7 @@ public:
 
   result<created_token> create_token(const new_token& t, completion done);
   status delete_token(std::int64_t id, completion done);
-  // Deletes the owner's tokens issued by `client_id` (DELETE of an OAuth token, rbac.md §10.4).
+  // Deletes the owner's tokens issued by `client_id` (DELETE of an OAuth token).
   status delete_tokens_of_client(std::string_view user, std::string_view client_id, completion done);
   // Deletes every token with this session id (logout).
   status delete_tokens_of_session(std::string_view session_id, completion done);
@@ -317,11 +317,11 @@ public:
   result<session_ptr> create_session(std::string_view user, completion done);
   status delete_session(std::string_view id, completion done);
 
-  // ---- sharing (rbac.md §13) ----------------------------------------------------------------
+  // ---- sharing -----------------------------------------------------------------------------
   std::vector<share_ptr> shares_of_server(std::string_view owner, std::string_view server) const;
   std::vector<share_ptr> shares_of_owner(std::string_view owner) const;
   std::vector<share_ptr> shares_with(holder_kind kind, std::string_view name) const;  // user or group
-  // Raw scopes of every share granted to the user directly or through its groups (rbac.md §6 step 4).
+  // Raw scopes of every share granted to the user directly or through its groups.
   std::vector<share_ptr> shares_reaching_user(std::string_view user) const;
   // Creates the share or adds scopes to it.
   result<share_ptr> grant_share(std::string_view owner, std::string_view server, const holder_ref& with,

@@ -80,7 +80,7 @@ scope_decision decide_scopes(const rbac::scope_table& table, const model::hub_mo
     }
     requested = std::move(from_roles);
   }
-  // Always asked for (rbac.md §11.1); with `inherit` allowed they are implied anyway.
+  // Always asked for; with `inherit` allowed they are implied anyway.
   if (!inherit_allowed || !split_spaces(scope_param).empty()) {
     for (const auto& s : identify) add_unique(requested, s);
     if (!access.empty()) add_unique(requested, access);

@@ -1,5 +1,5 @@
 #pragma once
-// The scope decision of the authorize step (rbac.md §11.1), apart from HTTP so it can be tested
+// The scope decision of the authorize step, apart from HTTP so it can be tested
 // on its own: what was requested, whether the client may ask for it, what the user can grant,
 // and what the confirm page shows.
 #include "core/model/hub_model.hpp"

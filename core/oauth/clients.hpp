@@ -1,5 +1,5 @@
 #pragma once
-// The OAuth client registry (rbac.md §10.6): ids, redirect URIs and descriptions of the clients of
+// The OAuth client registry: ids, redirect URIs and descriptions of the clients of
 // user servers and services, and their registration in the model. The client secret is the
 // server token or the service's api_token; the model stores only its digest.
 #include "core/model/hub_model.hpp"
@@ -37,7 +37,7 @@ model::result<model::oauth_client_ptr> register_service_client(model::hub_model&
                                                                const model::service& s, std::optional<std::string> secret,
                                                                model::completion done);
 
-// rbac.md §10.6: a service gets a client only with a url or an explicit OAuth setting.
+// As JupyterHub: a service gets a client only with a url or an explicit OAuth setting.
 bool service_wants_client(const model::service& s);
 
 }  // namespace hubd::core::oauth

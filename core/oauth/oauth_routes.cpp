@@ -131,7 +131,7 @@ std::optional<authorize_request> validate(web_context& ctx, const request_ptr& r
   return a;
 }
 
-// rbac.md §11: own servers, no-confirm services, or already authorized for everything.
+// No consent page for: own servers, no-confirm services, or already authorized for everything.
 bool skip_confirm(const web_context& ctx, const authorize_request& a) {
   if (a.client_ref.kind == rbac::oauth_client_ref::kind_t::server && a.client_ref.user == a.who.user->name) return true;
   if (ctx.oauth_no_confirm.count(a.client->identifier)) return true;

@@ -1,5 +1,5 @@
 #pragma once
-// The OAuth2 provider's endpoints (rest-api.md §2.8, rbac.md §11):
+// The OAuth2 provider's endpoints:
 //   GET|POST <hub>/api/oauth2/authorize  (browser, cookie auth; confirm page)
 //   POST     <hub>/api/oauth2/token      (client credentials in the form body)
 #include "core/http/router.hpp"

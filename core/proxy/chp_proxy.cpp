@@ -154,7 +154,7 @@ struct chp_proxy::impl : std::enable_shared_from_this<impl> {
       env.push_back(kv);
     }
     env.push_back("CONFIGPROXY_AUTH_TOKEN=" + opts.auth_token);
-    // Debian's configurable-http-proxy finds its modules only this way (singleuser-contract §8).
+    // Debian's configurable-http-proxy finds its modules only this way.
     if (!has_node_path) env.push_back("NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs");
     std::vector<char*> cargv, cenv;
     for (auto& a : argv) cargv.push_back(a.data());

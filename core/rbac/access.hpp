@@ -1,6 +1,6 @@
 #pragma once
-// Access checks on a principal's expanded set (spec §7): the endpoint guard (§7.1), the listing
-// post-filter (§7.2) and field-level model filtering (§7.3, rest-api.md §3).
+// Access checks on a principal's expanded set : the endpoint guard, the listing
+// post-filter and field-level model filtering.
 // A scope_set is the precomputed per-principal structure: build it once per request (or cache it
 // per principal) and every check is a few array and binary-search lookups, no allocation.
 #include "core/rbac/intersect.hpp"
@@ -35,7 +35,7 @@ enum class access_result : std::uint8_t { allowed, not_found, forbidden };
 // member (needs `membership`; nullptr = never). With r = none only the unfiltered scope passes.
 bool has_scope(const scope_set& held, scope_id base, const resource_ref& r, const membership_view* membership);
 
-// §7.1: any one of `required_any_of` is enough. not_found (404) when a resource is named and some
+// Any one of `required_any_of` is enough. not_found (404) when a resource is named and some
 // required base is held with another filter; forbidden (403) otherwise.
 access_result check(const scope_set& held, std::span<const scope_id> required_any_of, const resource_ref& r,
                     const membership_view* membership);
@@ -45,12 +45,12 @@ access_result check(const scope_set& held, std::initializer_list<scope_id> requi
 // "Action is not authorized with current scopes; requires any of [...]").
 std::string denied_message(const scope_table& table, access_result result, std::span<const scope_id> required_any_of);
 
-// §7.2: listing endpoints pass with the base present under any filter, then keep only the items for
+// Listing endpoints pass with the base present under any filter, then keep only the items for
 // which has_scope() is true. `usable_list_filters` is false when a filter of another kind is held
 // (GET /users refuses list:users filters other than user/group, GET /groups other than group: 403).
 bool usable_list_filters(const scope_set& held, scope_id base, std::initializer_list<filter_kind> kinds);
 
-// §7.3 field visibility. Bit masks of the model fields a caller may see on one resource.
+// Field visibility. Bit masks of the model fields a caller may see on one resource.
 namespace user_field {
 enum : std::uint32_t {
   kind = 1u << 0, name = 1u << 1, admin = 1u << 2, user_info = 1u << 3, roles = 1u << 4, groups = 1u << 5,
@@ -69,7 +69,7 @@ enum : std::uint32_t {
 }
 
 // `servers` is set when read:servers matches the user itself; the key is also shown when any single
-// server passes can_read_server() (rest-api.md §3.1), which the caller decides while adding servers.
+// server passes can_read_server(), which the caller decides while adding servers.
 std::uint32_t visible_user_fields(const scope_set& held, std::string_view user, const membership_view* membership);
 std::uint32_t visible_group_fields(const scope_set& held, std::string_view group);
 std::uint32_t visible_service_fields(const scope_set& held, std::string_view service);
@@ -84,7 +84,7 @@ bool filter_user_model(nlohmann::json& model, std::uint32_t mask);
 bool filter_group_model(nlohmann::json& model, std::uint32_t mask);
 bool filter_service_model(nlohmann::json& model, std::uint32_t mask);
 
-// RequestIdentity (rest-api.md §3.7): render the owner's model with this set (held + identify
+// RequestIdentity: render the owner's model with this set (held + identify
 // scopes); the `scopes` field still lists only `held`.
 scope_set identity_render_scopes(const scope_table& table, const scope_set& held, const principal_ref& owner);
 

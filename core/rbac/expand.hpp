@@ -1,7 +1,7 @@
 #pragma once
-// From raw scopes to an expanded set (spec §6 step 3): subscope closure carrying each filter
-// (§4.2: a server filter drops `read:user*` children), bare filters bound to the owner or the
-// issuing OAuth client (§4.1), `self` replaced by the owner's self set (§3), then reduced.
+// From raw scopes to an expanded set: subscope closure carrying each filter
+// (a server filter drops `read:user*` children), bare filters bound to the owner or the
+// issuing OAuth client, `self` replaced by the owner's self set, then reduced.
 #include "core/rbac/scope_set.hpp"
 
 #include <span>
@@ -53,16 +53,16 @@ std::vector<raw_scope> parse_scopes(const scope_table& table, std::span<const st
 
 // The owner's self set (15 scopes with `!user=U`); empty for services and nobody.
 scope_set self_scopes(const scope_table& table, const principal_ref& owner);
-// Identify scopes (§3): always granted on whoami and always requested in OAuth.
+// Identify scopes: always granted on whoami and always requested in OAuth.
 scope_set identify_scopes(const scope_table& table, const principal_ref& owner);
 // The raw form: `read:users:name!user`, `read:users:groups!user`.
 std::vector<std::string> raw_identify_scopes();
-// The scope needed to use an OAuth client (§10.6): `access:servers!server=U/S` or
+// The scope needed to use an OAuth client: `access:servers!server=U/S` or
 // `access:services!service=N`; empty for the hub client.
 scope_set access_scopes(const scope_table& table, const oauth_client_ref& client);
 std::string access_scope_string(const oauth_client_ref& client);
 
-// Share scopes (§13): every scope is forced to `!server=OWNER/NAME`. Unfiltered, bare `!server` and
+// Share scopes: every scope is forced to `!server=OWNER/NAME`. Unfiltered, bare `!server` and
 // that exact server filter are accepted; any other filter throws scope_not_found (HTTP 400).
 // Returns the raw strings to store, each `base!server=OWNER/NAME`.
 std::vector<std::string> normalize_share_scopes(const scope_table& table, std::span<const std::string> raw,

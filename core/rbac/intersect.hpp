@@ -1,7 +1,7 @@
 #pragma once
-// Filter-aware intersection (spec §8.1) and what is built on it: token resolution (§8.2), the
-// lenient requested ⊆ held resolution of OAuth and server tokens (§8.3) and the strict token
-// creation check (§8.4).
+// Filter-aware intersection and what is built on it: token resolution, the
+// lenient requested ⊆ held resolution of OAuth and server tokens and the strict token
+// creation check.
 #include "core/rbac/expand.hpp"
 
 #include <optional>
@@ -26,7 +26,7 @@ scope_set intersect(const scope_set& a, const scope_set& b, const membership_vie
 scope_set intersect(const scope_table* table, const scope_set& a, const scope_set& b,
                     const membership_view* membership, std::vector<std::string>* warnings);
 
-// No escalation (rest-api.md §6): the scopes of `granted` that `held` does not cover, as strings
+// No escalation: the scopes of `granted` that `held` does not cover, as strings
 // (empty when a granter holding `held` may hand out `granted`). Filter-aware like intersect():
 // `read:users` covers `read:users!user=bob`, and `!group=g` covers `!user=u` when u is in g.
 std::vector<std::string> not_covered(const scope_table& table, const scope_set& granted, const scope_set& held,
@@ -38,7 +38,7 @@ struct token_resolution {
   std::vector<std::string> warnings;   // from expansion and from discarding; the caller logs them
 };
 
-// §8.2: what a token may do now. `owner_scopes` is the owner's current expanded set (roles and
+// What a token may do now. `owner_scopes` is the owner's current expanded set (roles and
 // shares). Throws scope_not_found if the stored scopes are no longer valid (e.g. a custom scope gone).
 token_resolution resolve_token(const scope_table& table, std::span<const std::string> stored,
                                const principal_ref& owner, const oauth_client_ref& client,
@@ -49,13 +49,13 @@ struct requested_resolution {
   std::vector<std::string> disallowed;  // requested raw scopes not fully granted, sorted
 };
 
-// §8.3 (lenient): raw requested scopes against raw held scopes for an OAuth request or a server
+// Lenient: raw requested scopes against raw held scopes for an OAuth request or a server
 // token. Throws scope_not_found for unknown requested scopes.
 requested_resolution resolve_requested(const scope_table& table, std::span<const std::string> requested,
                                        std::span<const std::string> held, const principal_ref& owner,
                                        const oauth_client_ref& client, const membership_view* membership);
 
-// §8.4 (strict): nullopt when a new API token may carry `requested`; otherwise the HTTP 400 message
+// Strict: nullopt when a new API token may carry `requested`; otherwise the HTTP 400 message
 // "Not assigning requested scopes ... not held by User alice". Throws scope_not_found for bad scopes.
 std::optional<std::string> check_token_scopes(const scope_table& table, std::span<const std::string> requested,
                                               const principal_ref& owner, const oauth_client_ref& client,

@@ -1,5 +1,5 @@
 #pragma once
-// hubd's permission model (JupyterHub 6 RBAC, spec ../shared/spec/rbac.md). Pure: no I/O, clock,
+// hubd's permission model (JupyterHub 6 RBAC; docs/rbac.md for operators). Pure: no I/O, clock,
 // globals or logging; warnings come back as values for the caller to log.
 //
 // Usage overview:
@@ -9,16 +9,16 @@
 //
 //   // Per request (or cached per principal): raw role scopes -> expanded set.
 //   expansion e = expand(table, raw_scopes, principal_ref::user("alice"));   // + e.warnings
-//   e.scopes.merge(expand_share_scopes(table, share.scopes, "bob", ""));     // shares (§13)
+//   e.scopes.merge(expand_share_scopes(table, share.scopes, "bob", ""));     // shares
 //   token_resolution t = resolve_token(table, stored, owner, client, e.scopes, &membership);
 //
 //   // Checks on the precomputed set (no allocation):
 //   check(t.scopes, {id(builtin::read_users)}, resource_ref::user("bob"), &membership)
 //       -> access_result::allowed | not_found (404) | forbidden (403); denied_message() for the body.
-//   has_scope(...) for listing post-filters; visible_user_fields() + filter_user_model() for §7.3.
+//   has_scope(...) for listing post-filters; visible_user_fields() + filter_user_model() for field visibility.
 //
-//   // Tokens and OAuth: check_token_scopes (§8.4, strict), resolve_requested (§8.3, lenient),
-//   // identify_scopes, access_scopes(client), intersect(a, b, &membership) (§8.1).
+//   // Tokens and OAuth: check_token_scopes (strict), resolve_requested (lenient),
+//   // identify_scopes, access_scopes(client), intersect(a, b, &membership).
 //
 // `membership_view` is implemented by the model (live group membership); nullptr means no database
 // access, which can only grant less.

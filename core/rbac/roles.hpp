@@ -1,6 +1,6 @@
 #pragma once
-// Roles (spec §5): name rules, the four default roles, validation against a scope table,
-// `load_roles` merged over the defaults, and the §4.3 warnings about filters that never match.
+// Roles: name rules, the four default roles, validation against a scope table,
+// `load_roles` merged over the defaults, and the warnings about filters that never match.
 #include "core/rbac/expand.hpp"
 
 #include <nlohmann/json.hpp>
@@ -47,13 +47,13 @@ bool is_default_role(std::string_view name);
 // Throws role_error naming the role and the bad scope.
 void validate_role(const scope_table& table, const role_def& role);
 
-// Warnings for filters that can never match for their scope (§4.3), naming both the holder
+// Warnings for filters that can never match for their scope, naming both the holder
 // (e.g. "role 'x'") and the scope. Bare filters count as their kind.
 std::vector<std::string> never_matching_filters(const scope_table& table, std::span<const std::string> raw,
                                                 std::string_view who);
 
 // One `load_roles` entry after merging. Holder lists are as written: nullopt when the key was left
-// out (the model applies §5.3's membership rules, which differ per role).
+// out (the model applies the start-up membership rules, which differ per role).
 struct configured_role {
   role_def role;
   std::optional<std::vector<std::string>> users, groups, services;
@@ -66,7 +66,7 @@ struct loaded_roles {
   std::vector<std::string> warnings;
 };
 
-// `load_roles` (a JSON array of tables) merged over the default roles (§5.3). Throws role_error
+// `load_roles` (a JSON array of tables) merged over the default roles. Throws role_error
 // (duplicate names, bad names, unknown scopes, a changed admin role, wrong types).
 loaded_roles load_roles(const scope_table& table, const nlohmann::json& load_roles,
                         std::span<const std::string> extra_user_scopes = {});

@@ -1,5 +1,5 @@
 #pragma once
-// One scope string: `base` or `base!filter` (spec §1). Parsing validates against a scope_table and
+// One scope string: `base` or `base!filter`. Parsing validates against a scope_table and
 // throws scope_not_found with a message naming the scope, as JupyterHub's ScopeNotFound does.
 #include "core/rbac/scope_table.hpp"
 

@@ -33,7 +33,7 @@ public:
   void merge(const scope_set& other);
 
   bool has_all(scope_id base) const { return state(base) == state_all; }
-  // Present at all, with or without a filter (the listing pre-check, §7.2).
+  // Present at all, with or without a filter (the listing pre-check).
   bool has_any(scope_id base) const { return state(base) != state_absent; }
   // The filters of a base held only filtered; empty when absent or ALL.
   std::span<const scope_filter> filters(scope_id base) const;

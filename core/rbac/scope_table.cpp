@@ -97,7 +97,7 @@ const std::vector<builtin_row>& builtin_rows() {
        "new proxy.",
        rk::none, {}},
       {b::shutdown, "shutdown", "Shutdown the hub.", rk::none, {}},
-      // hubd decision (spec §14): only the unfiltered form passes, so it is checked like read:hub.
+      // hubd decision: only the unfiltered form passes, so it is checked like read:hub.
       {b::read_metrics, "read:metrics", "Read prometheus metrics.", rk::none, {}},
       {b::admin_roles, "admin:roles", "Create, change, assign and delete roles", rk::none, {}},
   };

@@ -66,13 +66,13 @@ enum class builtin : scope_id {
   proxy,
   shutdown,
   read_metrics,
-  admin_roles,  // hubd extension (rest-api.md §6)
+  admin_roles,  // hubd extension (the roles API)
   count_,
 };
 
 constexpr scope_id id(builtin b) { return static_cast<scope_id>(b); }
 
-// What a scope's filter is matched against when an endpoint checks it (spec §4.3).
+// What a scope's filter is matched against when an endpoint checks it.
 enum class resource_kind : std::uint8_t {
   user,     // user models, tokens, roles of users, ...
   server,   // servers of a user
@@ -103,7 +103,7 @@ public:
   // The built-in table. Cheap to copy; build once at start-up and share it read-only.
   scope_table();
 
-  // Adds `{"custom:NAME": {"description": str, "subscopes": [str, ...]?}, ...}` (spec §9).
+  // Adds `{"custom:NAME": {"description": str, "subscopes": [str, ...]?}, ...}` (docs/custom-scopes.md).
   // All or nothing: validates every entry first. Plugins register their scopes the same way.
   custom_scopes_result add_custom_scopes(const nlohmann::json& defs);
 
@@ -114,10 +114,10 @@ public:
 
   // Transitive closure including the scope itself, sorted by id.
   const std::vector<scope_id>& closure(scope_id s) const { return closure_[s]; }
-  // The closure as carried by a `!server=` filter: children named `read:user*` are dropped (§4.2).
+  // The closure as carried by a `!server=` filter: children named `read:user*` are dropped.
   const std::vector<scope_id>& server_closure(scope_id s) const { return server_closure_[s]; }
 
-  // True when the name matches the custom scope pattern of spec §9.
+  // True when the name matches the custom scope pattern (JupyterHub's: `custom:` then 3+ of a-z 0-9 _ - * :).
   static bool valid_custom_name(std::string_view name);
 
 private:

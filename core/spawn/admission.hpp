@@ -1,5 +1,5 @@
 #pragma once
-// Whether a spawn may begin (rest-api.md §2.3): named-server rules, the per-user named-server limit,
+// Whether a spawn may begin: named-server rules, the per-user named-server limit,
 // concurrent_spawn_limit (429 with Retry-After) and active_server_limit (429). Pure: counts are passed in.
 #include <string>
 #include <string_view>

@@ -1,5 +1,5 @@
 #pragma once
-// The environment contract of single-user servers (singleuser-contract.md §2) and the names derived
+// The environment contract of single-user servers (what jupyterhub-singleuser reads) and the names derived
 // from a (user, server) pair: URL prefixes, OAuth client ids, access scopes, server-token scopes.
 // Pure functions of their inputs: no clock, no process environment, no I/O.
 #include <nlohmann/json.hpp>
@@ -20,7 +20,7 @@ std::string quote(std::string_view s);
 
 // "/user/alice/" or "/user/alice/gpu/" under base_url (which ends in '/').
 std::string server_prefix(std::string_view base_url, std::string_view user, std::string_view server);
-// "jupyterhub-user-alice" or "jupyterhub-user-alice-gpu" (rbac.md §10.6).
+// "jupyterhub-user-alice" or "jupyterhub-user-alice-gpu".
 std::string oauth_client_id(std::string_view user, std::string_view server);
 // The registered redirect URI: <prefix>oauth_callback.
 std::string oauth_callback_url(std::string_view base_url, std::string_view user, std::string_view server);
@@ -29,7 +29,7 @@ std::string access_scope(std::string_view user, std::string_view server);
 // The env's list: ["access:servers!server=U/S", "access:servers!user=U"].
 std::vector<std::string> env_access_scopes(std::string_view user, std::string_view server);
 
-// The scopes requested for a server token (rbac.md §10.5) before they are resolved against what the
+// The scopes requested for a server token before they are resolved against what the
 // user holds: the configured ones, else the server role's; a bare trailing "!server" bound to U/S;
 // users:activity!user added unless some activity scope or inherit is present (added_activity says so).
 struct token_request {
@@ -77,7 +77,7 @@ struct env_inputs {
   env_map environment;  // Spawner.environment, applied last
 };
 
-// Every variable of singleuser-contract §2 for a user server.
+// Every variable JupyterHub's spawner sets for a user server.
 env_map build_env(const env_inputs& in);
 
 }  // namespace hubd::core::spawn

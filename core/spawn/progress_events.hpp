@@ -1,5 +1,5 @@
 #pragma once
-// Spawn progress events (rest-api.md §2.3, the /progress event stream): what a spawner may send,
+// Spawn progress events (the /progress event stream): what a spawner may send,
 // the hub's final events, and the text/event-stream encoding. Pure.
 #include <nlohmann/json.hpp>
 

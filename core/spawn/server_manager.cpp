@@ -692,7 +692,7 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
     });
   }
 
-  // post_stop hooks: errors are only logged (plugin-abi-style.md §8).
+  // post_stop hooks: errors are only logged (a stop already happened; nothing to undo).
   void run_post_stop(const server_key& k) {
     json input = {{"user", model::plugin_user_view(deps.model, k.first)}, {"server_name", k.second}};
     if (deps.authenticator_post_stop) deps.authenticator_post_stop(input);

@@ -18,7 +18,7 @@ std::string apply_spawn_patch(nlohmann::json& ctx, const nlohmann::json& patch) 
     } else if (key == "user_options") {
       if (!value.is_object()) return "\"user_options\" must be an object";
     }
-    // Unknown keys are ignored: both sides ignore unknown fields (plugin-abi-style.md §9).
+    // Unknown keys are ignored: both sides ignore unknown fields, so either may be newer.
   }
   auto merge = [&ctx](const char* field, const json& changes) {
     json& target = ctx[field];

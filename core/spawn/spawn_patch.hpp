@@ -1,5 +1,5 @@
 #pragma once
-// A pre_spawn hook's answer applied to the spawner context (plugin-abi-style.md §9): hooks return a
+// A pre_spawn hook's answer applied to the spawner context: hooks return a
 // patch, never a mutated object. Pure.
 #include <nlohmann/json.hpp>
 

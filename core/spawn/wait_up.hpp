@@ -1,5 +1,5 @@
 #pragma once
-// Readiness wait for a freshly started server (singleuser-contract §3 #9): GET <url> without following
+// Readiness wait for a freshly started server: GET <url> without following
 // redirects, with backoff, until any status below 500 answers or http_timeout passes. Between tries the
 // caller's `alive` check (the spawner's poll) lets a crashed server fail the wait at once.
 #include "core/http/client.hpp"

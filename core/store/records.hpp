@@ -14,7 +14,7 @@ namespace hubd::core::store {
 using time_point = std::chrono::sys_time<std::chrono::microseconds>;
 using opt_time = std::optional<time_point>;
 
-// Where a group membership or a role assignment came from (rbac.md §12.1): "config",
+// Where a group membership or a role assignment came from: "config",
 // "authenticator", "api" or "plugin:NAME". Roles carry one too, plus "default".
 using source = std::string;
 

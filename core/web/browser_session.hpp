@@ -1,5 +1,5 @@
 #pragma once
-// The hub's browser cookies (rest-api.md §4.1): setting them at login, reading them on pages, and
+// The hub's browser cookies: setting them at login, reading them on pages, and
 // clearing them at logout. The login cookie carries the user's cookie_id signed under the cookie's
 // name; the session cookie carries a model session id in clear (services read it).
 #include "core/http/request.hpp"

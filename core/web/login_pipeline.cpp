@@ -164,7 +164,7 @@ struct login_run : std::enable_shared_from_this<login_run> {
     if (!r) fail(500, "Login failed", "updating the user: " + r.err().message);
   }
 
-  // rbac.md §5.2: the `user` role is granted again at every login.
+  // As JupyterHub: the `user` role is granted again at every login.
   void after_user() {
     bool has_user_role = false;
     for (const auto& r : ctx.model.roles_of(model::holder_kind::user, name))
@@ -201,7 +201,7 @@ struct login_run : std::enable_shared_from_this<login_run> {
     apply_roles();
   }
 
-  // Authenticator.manage_roles (rbac.md §12): the plan is decided from the model as it is, then
+  // Authenticator.manage_roles: the plan is decided from the model as it is, then
   // carried out in order; the writer commits in order, so the last step's completion goes on.
   void apply_roles() {
     auto it = auth.find("roles");

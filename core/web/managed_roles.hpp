@@ -1,5 +1,5 @@
 #pragma once
-// Authenticator-managed roles at login (rbac.md §12 and hubd's §12.1): what the auth model's `roles`
+// Authenticator-managed roles at login (with hubd's provenance rule): what the auth model's `roles`
 // list does to the hub, decided without touching it. The login pipeline carries the plan out.
 #include "core/model/hub_model.hpp"
 #include "core/rbac/scope_table.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// The hub's page routes under <base_url>hub/ (rest-api.md §4): login and logout, home, token,
+// The hub's page routes under <base_url>hub/: login and logout, home, token,
 // admin, spawn pages, redirects, health, static files, error pages and the authenticator's own
 // routes. Cookie auth only; pages that need a login redirect to it.
 #include "core/http/router.hpp"

@@ -32,7 +32,7 @@ http::response error_page(const web_context& ctx, const http::request& req, int 
 // 302 to <hub>/login?next=<this request's target>.
 http::response login_redirect(const web_context& ctx, const http::request& req);
 
-// A safe local `next` (rest-api.md §4: only paths on this hub), or "" when it must be ignored.
+// A safe local `next` (only paths on this hub), or "" when it must be ignored.
 std::string safe_next(const web_context& ctx, const http::request& req, std::string_view next);
 
 // Where a logged-in user goes when there is no `next`: default_url, else the server or spawn

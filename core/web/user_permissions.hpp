@@ -1,6 +1,6 @@
 #pragma once
 // A user's permissions as the pages and the OAuth provider need them: the raw role scopes (for
-// the lenient §8.3 resolution) and the expanded set including shares (for access checks).
+// the lenient resolution) and the expanded set including shares (for access checks).
 #include "core/model/hub_model.hpp"
 #include "core/rbac/expand.hpp"
 #include "core/rbac/intersect.hpp"
@@ -25,7 +25,7 @@ private:
 // Raw scopes of the user's roles (direct and through groups).
 std::vector<std::string> user_raw_scopes(const model::hub_model& m, std::string_view user);
 
-// Expanded roles plus shares (rbac.md §6). Invalid stored scopes are skipped, never granted.
+// Expanded roles plus shares. Invalid stored scopes are skipped, never granted.
 rbac::scope_set user_scope_set(const model::hub_model& m, const rbac::scope_table& table, std::string_view user);
 
 }  // namespace hubd::core::web

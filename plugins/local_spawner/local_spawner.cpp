@@ -308,7 +308,7 @@ void do_start(hubd_plugin_obj* p, hubd_host_obj*, hubd_op* op, hubd_str input) {
                                       std::to_string(port) + prefix;
     }
 
-    // jupyterhub-singleuser refuses to run as root without --allow-root (singleuser-contract §8).
+    // jupyterhub-singleuser refuses to run as root without --allow-root.
     const std::string base = std::filesystem::path(argv[0]).filename().string();
     if (runs_as_root && s->cfg.allow_root_arg && base.rfind("jupyter", 0) == 0) argv.push_back("--allow-root");
 

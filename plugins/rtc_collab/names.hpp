@@ -3,7 +3,7 @@
 //
 // A pattern is text with exactly one placeholder ("collab-{name}", "server_sharing_{user}"): it maps a
 // value to a name and, because the placeholder is unique, a name back to its value. The name rules are
-// hubd's (rbac.md §5.1 for roles, login_pipeline's normalization for users), checked before anything is
+// hubd's (JupyterHub's role name rule for roles, login_pipeline's normalization for users), checked before anything is
 // created so that a bad collaboration name fails alone, with a message, and leaves nothing behind.
 #include <optional>
 #include <string>
@@ -37,7 +37,7 @@ std::optional<std::string> unknown_placeholder(std::string_view text, const std:
 // Why name cannot be a hubd user name that logins and the API keep as is, or nullopt when it can.
 // hubd lower-cases names at login and in the API, so an upper-case name would name another user.
 std::optional<std::string> username_problem(std::string_view name);
-// Why name is not a valid role name (rbac.md §5.1: 3-255 characters, lower-case ASCII, first a letter,
+// Why name is not a valid role name (3-255 characters, lower-case ASCII, first a letter,
 // last a letter or digit, middle also - _ ~ .), or nullopt.
 std::optional<std::string> role_name_problem(std::string_view name);
 // Why name is not a valid group name (non-empty, no '/', no control characters), or nullopt.

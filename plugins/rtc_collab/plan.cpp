@@ -45,7 +45,7 @@ api_call call(std::string method, std::string path, json body, std::string what,
 }
 
 // Roles the plugin may rewrite: not the defaults, not those the config or the authenticator own (the
-// roles API refuses those with 400, rest-api.md §6).
+// roles API refuses those with 400).
 bool role_is_ours(const role_view& r) {
   return r.source != "default" && r.source != "config" && r.source != "authenticator";
 }

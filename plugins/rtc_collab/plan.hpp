@@ -79,7 +79,7 @@ std::vector<std::string> collaborations_of(const rtc_config& cfg, const nlohmann
 
 // Collaborations whose group the user is in (by name shape) that are not in `current`: candidates to
 // leave. plan_leave checks they really are collaborations before touching them. When the auth model
-// carries no `groups` list (missing, or null: "leave membership unchanged", rbac.md §12), the identity
+// carries no `groups` list (missing, or null: "leave membership unchanged"), the identity
 // source said nothing about groups, so only static collaborations can be left.
 std::vector<std::string> left_collaborations(const rtc_config& cfg, const user_view& me,
                                              const std::vector<std::string>& current, const nlohmann::json& auth_model);

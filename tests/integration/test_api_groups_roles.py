@@ -1,5 +1,5 @@
-"""Black-box tests of the groups, services and roles endpoints against a real hubd (rest-api.md §2.5,
-§2.7, §6): success paths, permission failures with and without filters, and bad input."""
+"""Black-box tests of the groups, services and roles endpoints against a real hubd:
+success paths, permission failures with and without filters, and bad input."""
 import pytest
 import requests
 

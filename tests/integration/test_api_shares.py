@@ -1,4 +1,4 @@
-"""Server sharing through the REST API against a real hubd (rest-api.md §2.6, rbac.md §13)."""
+"""Server sharing through the REST API against a real hubd."""
 import pytest
 
 import openapi_schema

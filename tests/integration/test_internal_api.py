@@ -258,7 +258,7 @@ def test_internal_api_covers_the_auth_to_user_path(tmp_path):
         model = got["GET /users/kim-twin"]["body"]
         assert model["groups"] == ["lab"] and sorted(model["roles"]) == ["lab-reader", "user"]
         assert model["auth_state"] == {"access_token": "from-the-idp"}
-        # The membership and the grant record the plugin as their source (rbac.md §12.1).
+        # The membership and the grant record the plugin as their source (provenance).
         assert h.api("GET", "/roles/lab-reader", token=ADMIN_TOKEN).json()["users"] == ["kim-twin"]
     finally:
         h.stop()

@@ -1,4 +1,4 @@
-"""Authenticator-managed roles and groups at login (rbac.md §12, §12.1) against a real hubd.
+"""Authenticator-managed roles and groups at login against a real hubd.
 
 The roles come from the auth model: the fixture hook plugin fx_api_probe patches the auth model in
 post_auth (`patch = {roles = [...]}`), as an authenticator returning roles would."""

@@ -273,7 +273,7 @@ def test_dummy_groups_reach_the_hub_with_manage_groups(make_hub):
     groups = set(get(hub, "/users/jo")["groups"])
     # The authenticator's groups (the dummy authenticator's groups table reached the auth model) ...
     assert {"team-x", "staff"} <= groups
-    # ... and the plugin's collaboration group beside them: memberships keep their source (rbac.md §12.1).
+    # ... and the plugin's collaboration group beside them: memberships keep their source.
     assert "collab-x" in groups
     logged_in(hub, "jo")
     assert {"team-x", "staff", "collab-x"} <= set(get(hub, "/users/jo")["groups"])

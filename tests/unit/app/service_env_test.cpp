@@ -1,4 +1,4 @@
-// The managed-service environment (singleuser-contract.md §2, column M).
+// The managed-service environment.
 #include "core/app/service_env.hpp"
 
 #include <catch2/catch.hpp>

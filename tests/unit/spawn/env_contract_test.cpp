@@ -1,4 +1,4 @@
-// The env contract, variable by variable (singleuser-contract.md §2), and the derived names.
+// The env contract, variable by variable, and the derived names.
 #include "core/spawn/env_contract.hpp"
 
 #include <catch2/catch.hpp>
