@@ -15,11 +15,17 @@ if(HUBD_SANITIZE)
   target_link_options(hubd_options INTERFACE -fsanitize=address,undefined)
 endif()
 
+# The build tree has the layout of an installed tree, so that one rule finds everything hubd ships:
+# <root>/bin/hubd, <root>/lib/hubd/plugins/*.so, <root>/share/hubd/{templates,static}, with <root> the
+# build folder or the install prefix (core/plugins/install_layout.hpp holds the same two subfolders).
+set(HUBD_PLUGIN_SUBDIR lib/hubd/plugins)
+set(HUBD_DATA_SUBDIR share/hubd)
+
 # Plugins are built hidden, exporting only the entry symbol.
 function(hubd_add_plugin name)
   add_library(${name} MODULE ${ARGN})
   target_link_libraries(${name} PRIVATE hubd_plugin_api hubd_options)
   set_target_properties(${name} PROPERTIES PREFIX "" C_VISIBILITY_PRESET hidden CXX_VISIBILITY_PRESET hidden
-    VISIBILITY_INLINES_HIDDEN ON LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/plugins)
+    VISIBILITY_INLINES_HIDDEN ON LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/${HUBD_PLUGIN_SUBDIR})
   target_link_options(${name} PRIVATE -Wl,--version-script=${PROJECT_SOURCE_DIR}/plugin_api/hubd_plugin.map -Wl,--no-undefined)
 endfunction()

@@ -43,25 +43,30 @@ install_missing_npm() {
 # (every build dir here, and CI's fresh clone elsewhere) share one cache.
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 
-# build DIR TARGET [cmake -D options...]
+# build DIR "TARGET..." [cmake -D options...]
+# The -D options are passed on every call (cmake re-configures cheaply), so that a folder configured
+# earlier with other options (tests on, say) is switched to what this command needs.
 build() {
-  local dir=$1 target=$2; shift 2
+  local dir=$1 targets=$2; shift 2
   local gen=()
-  command -v ninja >/dev/null && gen=(-G Ninja)
-  if [ ! -f "$dir/CMakeCache.txt" ]; then
+  [ ! -f "$dir/CMakeCache.txt" ] && command -v ninja >/dev/null && gen=(-G Ninja)
+  if [ ! -f "$dir/CMakeCache.txt" ] || [ $# -gt 0 ]; then
     cmake -S . -B "$dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   fi
-  cmake --build "$dir" --parallel "$(nproc)" --target "$target"
+  # shellcheck disable=SC2086  # one word per target
+  cmake --build "$dir" --parallel "$(nproc)" --target $targets
 }
 
 cmd=${1:-}
 case "$cmd" in
   run)
     install_missing_apt
-    build build all
+    # Only what running needs: hubd and the shipped plugins, no tests, no benchmarks.
+    build build all -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUBD_BUILD_TESTS=OFF -DHUBD_BUILD_BENCH=OFF
     shift
     # With no arguments hubd runs on its embedded defaults (SQLite in ./hubd-data, bundled config).
-    exec ./build/core/app/hubd "$@"
+    # build/ has the installed layout: bin/hubd finds its plugins in build/lib/hubd/plugins.
+    exec ./build/bin/hubd "$@"
     ;;
   test)
     install_missing_apt

@@ -1,5 +1,7 @@
 #include "core/app/config.hpp"
 
+#include "core/plugins/install_layout.hpp"
+
 #include <toml++/toml.h>
 
 #include <fstream>
@@ -239,7 +241,10 @@ std::filesystem::path config::resolve_path(std::string_view p) const {
 }
 
 std::vector<std::filesystem::path> config::plugin_folders() const {
-  std::vector<std::filesystem::path> out{resolve_path(get("JupyterHub", "plugins_dir").get<std::string>())};
+  // The shipped plugins come first and always: a config that names its own folder still gets `dummy`
+  // and `local`, and a file in the config's folders cannot take over a shipped plugin's name.
+  std::vector<std::filesystem::path> out{plugins::shipped_plugin_dir(),
+                                         resolve_path(get("JupyterHub", "plugins_dir").get<std::string>())};
   for (const auto& extra : get("JupyterHub", "plugin_paths")) out.push_back(resolve_path(extra.get<std::string>()));
   return out;
 }
@@ -262,7 +267,6 @@ config default_config() {
   // Embedded defaults keep their state in ./hubd-data so that `scripts/dev.sh run` leaves the tree clean.
   cfg.values["JupyterHub"]["db_url"] = "sqlite:///hubd-data/jupyterhub.sqlite";
   cfg.values["JupyterHub"]["cookie_secret_file"] = "hubd-data/jupyterhub_cookie_secret";
-  cfg.values["JupyterHub"]["plugins_dir"] = HUBD_BUILD_PLUGIN_DIR;
   return cfg;
 }
 

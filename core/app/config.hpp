@@ -73,7 +73,8 @@ struct config {
   std::filesystem::path base_dir() const;
   // Resolve a path-valued setting against base_dir().
   std::filesystem::path resolve_path(std::string_view p) const;
-  // The folders and files scanned for plugins: JupyterHub.plugins_dir, then JupyterHub.plugin_paths.
+  // The folders and files scanned for plugins, in order: the shipped folder beside the executable
+  // (<exe_dir>/../lib/hubd/plugins), JupyterHub.plugins_dir, then JupyterHub.plugin_paths.
   std::vector<std::filesystem::path> plugin_folders() const;
 };
 

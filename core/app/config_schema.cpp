@@ -54,7 +54,7 @@ std::vector<config_section> make_schema() {
            {"cookie_secret_file", k::string, "jupyterhub_cookie_secret", "file holding the cookie secret (mode 0600)"},
            {"cookie_max_age_days", k::number, 14, "login cookie lifetime"},
            {"cookie_host_prefix_enabled", k::boolean, false, "use __Host- cookie names"},
-           {"plugins_dir", k::string, "plugins", "hubd: folder scanned for plugin .so files (relative to the config file)"},
+           {"plugins_dir", k::string, "plugins", "hubd: folder of plugin .so files (relative to the config file), scanned after <bin>/../lib/hubd/plugins"},
            {"plugin_paths", k::string_list, json::array(), "hubd: more folders or .so files to scan"},
            {"authenticator_class", k::string, "dummy", "registered name of the authenticator plugin"},
            {"spawner_class", k::string, "local", "registered name of the spawner plugin"},

@@ -1,5 +1,7 @@
 #include "core/web/templates.hpp"
 
+#include "core/plugins/install_layout.hpp"
+
 #include <kainjow/mustache.hpp>
 
 #include <fstream>
@@ -119,6 +121,6 @@ std::optional<std::string> template_renderer::render(const std::string& page, co
   return html;
 }
 
-std::filesystem::path template_renderer::default_dir() { return HUBD_WEB_TEMPLATES_DIR; }
+std::filesystem::path template_renderer::default_dir() { return plugins::shipped_data_dir() / "templates"; }
 
 }  // namespace hubd::core::web

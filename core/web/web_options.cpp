@@ -1,3 +1,4 @@
+#include "core/plugins/install_layout.hpp"
 #include "core/web/templates.hpp"
 #include "core/web/web_context.hpp"
 
@@ -66,7 +67,7 @@ web_options web_options_from_config(const nlohmann::json& config) {
   if (auto it = auth.find("username_map"); it != auth.end() && it->is_object())
     for (const auto& [k, v] : it->items())
       if (v.is_string()) o.username_map.emplace(k, v.get<std::string>());
-  o.static_dir = HUBD_WEB_STATIC_DIR;
+  o.static_dir = plugins::shipped_data_dir() / "static";
   o.logo_file = o.static_dir / "img" / "logo.svg";
   return o;
 }

@@ -22,8 +22,9 @@ import requests
 
 SOURCE_DIR = os.environ.get("HUBD_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILD_DIR = os.environ.get("HUBD_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
-HUBD = os.path.join(BUILD_DIR, "core", "app", "hubd")
-PLUGINS_DIR = os.path.join(BUILD_DIR, "plugins")
+# The build tree has the installed layout: bin/hubd finds the shipped plugins in lib/hubd/plugins.
+HUBD = os.path.join(BUILD_DIR, "bin", "hubd")
+PLUGINS_DIR = os.path.join(BUILD_DIR, "lib", "hubd", "plugins")
 
 
 def free_port():
@@ -39,7 +40,7 @@ def toml_str(value):
 class HubProcess:
     """A hubd process with its own temp dir, database and ports."""
 
-    def __init__(self, config="", env=None, workdir=None, base_url="/", plugins_dir=PLUGINS_DIR, port=None):
+    def __init__(self, config="", env=None, workdir=None, base_url="/", plugins_dir=None, port=None):
         self.workdir = workdir or tempfile.mkdtemp(prefix="hubd-test-")
         self.port = port or free_port()
         self.base_url = base_url
@@ -53,11 +54,13 @@ class HubProcess:
             "[JupyterHub]\n"
             f"hub_bind_url = {toml_str(f'http://127.0.0.1:{self.port}')}\n"
             f"base_url = {toml_str(base_url)}\n"
-            f"plugins_dir = {toml_str(plugins_dir)}\n"
             'db_url = "sqlite:///jupyterhub.sqlite"\n'
             # Most tests talk to hubd directly; those that want CHP say proxy_class themselves.
             'proxy_class = "none"\n'
         )
+        # hubd finds the shipped plugins beside its executable; plugins_dir only adds a folder.
+        if plugins_dir:
+            header += f"plugins_dir = {toml_str(plugins_dir)}\n"
         self.config_path = os.path.join(self.workdir, "hub.toml")
         with open(self.config_path, "w") as f:
             f.write(merge_jupyterhub_section(header, config))

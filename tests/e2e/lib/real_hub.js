@@ -64,8 +64,8 @@ process.on("exit", () => {
 // config: TOML text. Keys meant for [JupyterHub] go in options.jupyterhub (lines, "key = value"),
 // since TOML allows the table only once; everything else (sub-tables, other sections) in config.
 async function startHub({ buildDir, jupyterhub = "", config = "", baseUrl = "/", timeoutMs = 20000 }) {
-  const hubd = path.join(buildDir, "core", "app", "hubd");
-  const pluginsDir = path.join(buildDir, "plugins");
+  // The build tree has the installed layout: bin/hubd finds its plugins in lib/hubd/plugins itself.
+  const hubd = path.join(buildDir, "bin", "hubd");
   if (!fs.existsSync(hubd)) throw new Error(`${hubd} is missing: build the hubd target first`);
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), "hubd-e2e-"));
   const port = await freePort();
@@ -74,7 +74,6 @@ async function startHub({ buildDir, jupyterhub = "", config = "", baseUrl = "/",
     "[JupyterHub]\n" +
     `hub_bind_url = ${tomlStr(`http://127.0.0.1:${port}`)}\n` +
     `base_url = ${tomlStr(baseUrl)}\n` +
-    `plugins_dir = ${tomlStr(pluginsDir)}\n` +
     'db_url = "sqlite:///jupyterhub.sqlite"\n' +
     // Talk to hubd directly unless the test asks for the proxy itself.
     (/^\s*proxy_class\s*=/m.test(jupyterhub) ? "" : 'proxy_class = "none"\n') +

@@ -30,13 +30,17 @@ def test_lists_plugins_and_skipped_files(tmp_path):
     assert 'JupyterHub.authenticator_class = "c-example": loaded from' in out
 
 
-def test_relative_plugins_dir_and_missing_plugin(tmp_path):
+def test_shipped_folder_first_then_relative_plugins_dir(tmp_path):
+    # The shipped plugins sit beside the executable (<bin>/../lib/hubd/plugins) and load whatever
+    # the config's plugins_dir says.
     (tmp_path / "plugins").mkdir()
-    r = run(tmp_path, '[JupyterHub]\nplugins_dir = "plugins"\nauthenticator_class = "nope"\n')
+    r = run(tmp_path, '[JupyterHub]\nplugins_dir = "plugins"\n')
     assert r.returncode == 0, r.stderr
-    assert str(tmp_path / "plugins") in r.stdout
-    assert "0 plugin(s) loaded" in r.stdout
-    assert "NOT LOADED: no authenticator plugin named 'nope'" in r.stdout
+    shipped = pathlib.Path(os.environ["HUBD_BIN"]).resolve().parent.parent / "lib" / "hubd" / "plugins"
+    folders = r.stdout.split("plugin folders:\n")[1].split("\n\n")[0].split()
+    assert folders == [str(shipped), str(tmp_path / "plugins")]
+    assert f'JupyterHub.authenticator_class = "dummy": loaded from {shipped}/dummy_authenticator.so' in r.stdout
+    assert f'JupyterHub.spawner_class = "local": loaded from {shipped}/hubd_local_spawner.so' in r.stdout
 
 
 def test_bad_config_is_an_error(tmp_path):

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-HUBD = os.path.join(os.environ.get("HUBD_BUILD_DIR", "build"), "core", "app", "hubd")
+HUBD = os.path.join(os.environ.get("HUBD_BUILD_DIR", "build"), "bin", "hubd")
 
 
 def hubd(*args):
