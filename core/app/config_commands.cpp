@@ -1,6 +1,11 @@
 // check-config and generate-config, and the --config option every command shares.
 #include "core/app/commands.hpp"
 #include "core/app/config.hpp"
+#include "core/app/plugin_loading.hpp"
+#include "core/plugins/plugin_host.hpp"
+#include "core/plugins/plugin_registry.hpp"
+
+#include <spdlog/spdlog.h>
 
 #include <iostream>
 
@@ -53,6 +58,15 @@ int check_config_command(const arg_list& args) {
   try {
     config cfg = load_config_file(file);
     for (const auto& w : cfg.warnings) std::cerr << "warning: " << w << "\n";
+    // The plugins the config selects must load, as start-up requires; the loader's own warnings
+    // about unrelated files are `hubd plugins`'s to show.
+    spdlog::set_level(spdlog::level::err);
+    plugins::plugin_host host(1);
+    plugins::plugin_registry registry(host);
+    auto report = load_configured_plugins(cfg, registry);
+    for (const auto& w : report.warnings) std::cerr << "warning: " << w << "\n";
+    for (const auto& e : report.errors) std::cerr << "config error: " << e << "\n";
+    if (!report.errors.empty()) return 1;
     std::cout << file << ": ok\n";
     return 0;
   } catch (const config_error& e) {

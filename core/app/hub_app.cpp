@@ -3,6 +3,7 @@
 #include "core/app/bootstrap.hpp"
 #include "core/app/hook_events.hpp"
 #include "core/app/internal_api.hpp"
+#include "core/app/plugin_loading.hpp"
 #include "core/api/api_context.hpp"
 #include "core/api/routes.hpp"
 #include "core/oauth/oauth_routes.hpp"
@@ -131,7 +132,15 @@ void hub_app::start() {
   p.plugin_host = std::make_unique<plugins::plugin_host>(
       static_cast<unsigned>(std::max<long long>(1, jh.at("plugin_threads").get<long long>())));
   p.registry = std::make_unique<plugins::plugin_registry>(*p.plugin_host);
-  p.registry->scan(cfg_.plugin_folders());
+  // Every selected plugin must load (and no two files may register a selected name) before the
+  // database is opened or created.
+  auto loaded = load_configured_plugins(cfg_, *p.registry);
+  for (const auto& w : loaded.warnings) spdlog::warn("plugins: {}", w);
+  if (!loaded.errors.empty()) {
+    std::string msg;
+    for (const auto& e : loaded.errors) msg += (msg.empty() ? "" : "\n") + e;
+    throw config_error(msg);
+  }
   const json& plugin_tables = cfg_.section("plugins");
   auto section_of = [&](const std::string& name) { return plugin_tables.value(name, json::object()); };
 

@@ -2,6 +2,7 @@
 // found (file, name, kind, versions) and why any file or plugin was skipped.
 #include "core/app/commands.hpp"
 #include "core/app/config.hpp"
+#include "core/app/plugin_loading.hpp"
 #include "core/plugins/plugin_host.hpp"
 #include "core/plugins/plugin_registry.hpp"
 
@@ -24,7 +25,7 @@ int plugins_command(const arg_list& args) {
 
   plugins::plugin_host host(1);
   plugins::plugin_registry registry(host);
-  registry.scan(paths);
+  auto report = load_configured_plugins(cfg, registry);
 
   std::cout << "plugin folders:\n";
   for (const auto& p : paths) std::cout << "  " << p.string() << (std::filesystem::exists(p) ? "" : "  (does not exist)") << "\n";
@@ -64,7 +65,10 @@ int plugins_command(const arg_list& args) {
     if (registry.require(plugins::plugin_kind::hooks, name))
       show(plugins::plugin_kind::hooks, name, "[plugins." + name + "]");
   }
-  return 0;
+  // Exit status as `hubd check-config` and start-up: a selected plugin that cannot load is an error.
+  for (const auto& w : report.warnings) std::cerr << "warning: " << w << "\n";
+  for (const auto& e : report.errors) std::cerr << "error: " << e << "\n";
+  return report.errors.empty() ? 0 : 1;
 }
 
 }  // namespace hubd::core::app

@@ -4,9 +4,15 @@
 // Results go to stdout, warnings and errors to stderr ("warning: ...", "error: ...").
 #include "core/app/commands.hpp"
 #include "core/app/config.hpp"
+#include "core/app/plugin_loading.hpp"
+#include "core/plugins/plugin_host.hpp"
+#include "core/plugins/plugin_registry.hpp"
 #include "core/rbac/rbac.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <iostream>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -23,6 +29,7 @@ constexpr const char* usage_text =
 struct rbac_setup {
   rbac::scope_table table;
   rbac::loaded_roles roles;
+  std::map<std::string, std::string> plugin_scopes;  // custom scope -> the plugin that registered it
 };
 
 std::vector<std::string> string_list(const nlohmann::json& v) {
@@ -33,8 +40,27 @@ std::vector<std::string> string_list(const nlohmann::json& v) {
   return out;
 }
 
-// Custom scopes, then roles, as the hub does at start-up. Errors name the config line; nullopt after
-// printing them.
+// The custom scopes the config's plugins register while they are created: the plugins are loaded and
+// created as at start-up (a selected plugin that cannot load is an error here too).
+std::optional<nlohmann::json> plugin_custom_scopes(const config& cfg, std::map<std::string, std::string>& owners) {
+  auto level = spdlog::get_level();
+  spdlog::set_level(spdlog::level::err);  // loader chatter is `hubd plugins`'s to show
+  plugins::plugin_host host(1);
+  plugins::plugin_registry registry(host);
+  auto report = load_configured_plugins(cfg, registry);
+  for (const auto& w : report.warnings) std::cerr << "warning: " << w << "\n";
+  auto errors = report.errors;
+  if (errors.empty()) errors = create_scope_registering_plugins(cfg, registry);
+  spdlog::set_level(level);
+  for (const auto& e : errors) std::cerr << "error: " << e << "\n";
+  if (!errors.empty()) return std::nullopt;
+  host.close_scope_registration();
+  owners = host.custom_scope_plugins();
+  return host.custom_scopes();
+}
+
+// Custom scopes (the config's, then the plugins'), then roles, as the hub does at start-up. Errors
+// name the config line; nullopt after printing them.
 std::optional<rbac_setup> load_rbac(const config& cfg) {
   rbac_setup out;
   const auto& jh = cfg.section("JupyterHub");
@@ -46,6 +72,14 @@ std::optional<rbac_setup> load_rbac(const config& cfg) {
     ok = false;
   }
   if (!ok) return std::nullopt;
+  auto from_plugins = plugin_custom_scopes(cfg, out.plugin_scopes);
+  if (!from_plugins) return std::nullopt;
+  if (!from_plugins->empty()) {
+    auto added = out.table.add_custom_scopes(*from_plugins);
+    for (const auto& w : added.warnings) std::cerr << "warning: plugins: " << w << "\n";
+    for (const auto& e : added.errors) std::cerr << "error: plugins: " << e << "\n";
+    if (!added.errors.empty()) return std::nullopt;
+  }
   try {
     out.roles = rbac::load_roles(out.table, jh.value("load_roles", nlohmann::json::array()),
                                  string_list(jh.value("extra_user_scopes", nlohmann::json::array())));
@@ -174,6 +208,8 @@ int check_command(arg_list args) {
   if (errors) return 1;
   std::cout << file << ": " << setup->table.size() - rbac::id(rbac::builtin::count_) << " custom scopes, "
             << setup->roles.roles.size() << " roles: ok\n";
+  for (const auto& [scope, plugin] : setup->plugin_scopes)
+    std::cout << "  " << scope << ": defined by plugin " << rbac::single_quoted(plugin) << "\n";
   return 0;
 }
 

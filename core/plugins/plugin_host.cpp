@@ -254,6 +254,7 @@ hubd_status host_register_scope(hubd_host_obj* obj, hubd_str name, hubd_str defi
     return HUBD_ERR_INVALID;
   }
   host.scopes_[scope] = def;
+  host.scope_plugins_[scope] = inst->plugin().name;
   spdlog::info("plugin '{}' registered custom scope {}", inst->plugin().name, scope);
   return HUBD_OK;
 }
@@ -694,6 +695,10 @@ void plugin_host::set_scope_validator(scope_validator validator) {
 nlohmann::json plugin_host::custom_scopes() const {
   std::lock_guard lock(core_->mu_);
   return core_->scopes_;
+}
+std::map<std::string, std::string> plugin_host::custom_scope_plugins() const {
+  std::lock_guard lock(core_->mu_);
+  return core_->scope_plugins_;
 }
 void plugin_host::close_scope_registration() {
   std::lock_guard lock(core_->mu_);

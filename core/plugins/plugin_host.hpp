@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,8 @@ public:
   void set_scope_validator(scope_validator validator);
   // Custom scopes plugins registered during create(), {"custom:name": {"description", "subscopes"}}.
   nlohmann::json custom_scopes() const;
+  // Which plugin registered each of those scopes (its registered name).
+  std::map<std::string, std::string> custom_scope_plugins() const;
   // After this, register_scope answers HUBD_ERR_STATE (call it once roles are loaded).
   void close_scope_registration();
 

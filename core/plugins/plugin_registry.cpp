@@ -125,12 +125,13 @@ struct plugin_registry::impl {
 
   explicit impl(plugin_host& h) : host(h) {}
 
-  void skip(const fs::path& file, std::string plugin, std::string reason) {
+  skipped_plugin& skip(const fs::path& file, std::string plugin, std::string reason) {
     if (plugin.empty())
       spdlog::warn("plugin file {} skipped: {}", file.string(), reason);
     else
       spdlog::warn("plugin '{}' in {} skipped: {}", plugin, file.string(), reason);
-    skipped.push_back({file, std::move(plugin), std::move(reason)});
+    skipped.push_back({file, std::move(plugin), std::move(reason), {}, plugin_kind::authenticator});
+    return skipped.back();
   }
 
   plugin_info info(const plugin_record& r) const {
@@ -254,9 +255,11 @@ struct plugin_registry::impl {
       return false;
     }
     if (auto prev = find(rec->kind, rec->name)) {
-      skip(file, rec->name,
-           "duplicate " + std::string(to_string(rec->kind)) + " name '" + rec->name + "': already registered from " +
-               prev->lib->file.string());
+      auto& s = skip(file, rec->name,
+                     "duplicate " + std::string(to_string(rec->kind)) + " name '" + rec->name +
+                         "': already registered from " + prev->lib->file.string());
+      s.duplicate_of = prev->lib->file;
+      s.kind = rec->kind;
       return false;
     }
     spdlog::debug("plugin '{}' ({}) {} loaded from {}", rec->name, to_string(rec->kind), rec->version, file.string());
@@ -325,16 +328,21 @@ std::vector<plugin_info> plugin_registry::plugins() const {
 }
 
 const std::vector<skipped_plugin>& plugin_registry::skipped() const { return impl_->skipped; }
+const std::vector<fs::path>& plugin_registry::scanned() const { return impl_->scanned; }
 
 outcome<plugin_info> plugin_registry::require(plugin_kind kind, std::string_view name) const {
   if (auto rec = impl_->find(kind, name)) return impl_->info(*rec);
   std::string kind_s(to_string(kind));
   for (const auto& s : impl_->skipped) {
-    if (s.plugin_name == name)
+    if (s.plugin_name == name && s.duplicate_of.empty())
       return outcome<plugin_info>::failure(kind_s + " plugin '" + std::string(name) + "' could not be loaded from " +
                                            s.file.string() + ": " + s.reason);
   }
   std::string msg = "no " + kind_s + " plugin named '" + std::string(name) + "' was found";
+  if (!impl_->scanned.empty()) {
+    msg += " in";
+    for (std::size_t i = 0; i < impl_->scanned.size(); ++i) msg += (i ? ", " : " ") + impl_->scanned[i].string();
+  }
   std::string avail;
   for (const auto& [key, rec] : impl_->records)
     if (key.first == kind) avail += (avail.empty() ? "" : ", ") + rec->name;

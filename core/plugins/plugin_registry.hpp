@@ -39,6 +39,10 @@ struct skipped_plugin {
   std::filesystem::path file;
   std::string plugin_name;
   std::string reason;
+  // Set when the plugin was refused because an earlier file registered the same kind and name:
+  // that file (which keeps the name) and the kind.
+  std::filesystem::path duplicate_of;
+  plugin_kind kind = plugin_kind::authenticator;
 };
 
 class plugin_registry {
@@ -59,8 +63,11 @@ public:
   std::vector<plugin_info> plugins() const;
   const std::vector<skipped_plugin>& skipped() const;
 
+  // The paths given to scan(), in order.
+  const std::vector<std::filesystem::path>& scanned() const;
+
   // The registered plugin, or an error that names the file and the reason when the config names a
-  // plugin that did not load (start-up must stop with it).
+  // plugin that did not load (start-up must stop with it), or the folders searched when no file has it.
   outcome<plugin_info> require(plugin_kind kind, std::string_view name) const;
 
   // Instances. `section` is the plugin's [plugins.NAME] table as JSON (may be null or {}); hubd's own

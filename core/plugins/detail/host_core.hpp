@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -131,6 +132,7 @@ public:
   api_handler api_;
   scope_validator scope_validator_;
   nlohmann::json scopes_ = nlohmann::json::object();
+  std::map<std::string, std::string> scope_plugins_;  // custom scope -> the plugin that registered it
   bool scopes_open_ = true;
 
   std::atomic<uint64_t> completed_{0}, timeouts_{0}, late_{0}, misbehaving_{0};
