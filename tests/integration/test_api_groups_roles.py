@@ -166,7 +166,7 @@ def test_role_lifecycle_takes_effect_at_once(hub):
     r = api(hub, "POST", "/roles", body={"name": "user-lister", "scopes": ["list:users", "read:users:name"],
                                          "description": "list users"})
     assert r.status_code == 201, r.text
-    openapi_schema.validate_extension(r.json(), "Role")
+    openapi_schema.validate(r.json(), "Role")
     assert r.json()["source"] == "api"
     assert api(hub, "POST", "/roles/user-lister/users", body={"users": ["cat"]}).status_code == 200
     # The live token of cat (scope inherit) can list users now, without a restart or a new token.
@@ -174,7 +174,7 @@ def test_role_lifecycle_takes_effect_at_once(hub):
     assert r.status_code == 200 and {"ann", "ben", "cat"} <= {u["name"] for u in r.json()}
     r = api(hub, "GET", "/roles/user-lister")
     assert r.json()["users"] == ["cat"]
-    openapi_schema.validate_extension(r.json(), "Role")
+    openapi_schema.validate(r.json(), "Role")
     assert api(hub, "DELETE", "/roles/user-lister/users", body={"users": ["cat"]}).status_code == 200
     assert hub.api("GET", "/users", token=tok).status_code == 403
     r = api(hub, "PATCH", "/roles/user-lister", body={"description": "changed", "scopes": ["list:users"]})
@@ -188,7 +188,7 @@ def test_roles_listing_and_provenance(hub):
     assert r.status_code == 200
     by_name = {x["name"]: x for x in r.json()}
     for x in r.json():
-        openapi_schema.validate_extension(x, "Role")
+        openapi_schema.validate(x, "Role")
     assert by_name["user"]["source"] == "default"
     assert by_name["from-config"]["source"] == "config"
     assert "admin:roles" in api(hub, "GET", "/roles/admin").json()["scopes"]
