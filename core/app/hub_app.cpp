@@ -24,7 +24,7 @@
 #include "core/store/crypt_keeper.hpp"
 #include "core/store/db_url.hpp"
 #include "core/store/sqlite_store.hpp"
-// spawn layer (issue 7)
+// spawn layer
 #include "core/api/permissions.hpp"
 #include "core/http/client.hpp"
 #include "core/plugins/spawner_adapter.hpp"
@@ -33,7 +33,7 @@
 #include "core/store/crypto.hpp"
 #include <boost/asio/steady_timer.hpp>
 #include <future>
-// services (issue 6)
+// services
 #include "core/app/managed_services.hpp"
 #include "core/app/service_env.hpp"
 #include "core/oauth/clients.hpp"
@@ -67,8 +67,8 @@ unsigned io_threads_from(const json& jh) {
 
 }  // namespace
 
-struct spawn_layer;  // the spawn layer block below (issue 7)
-struct services_layer;  // the services block below (issue 6)
+struct spawn_layer;  // the spawn layer block below
+struct services_layer;  // the services block below
 
 struct hub_app::parts {
   // Declaration order is destruction order reversed: the server goes first, the model last.
@@ -86,8 +86,8 @@ struct hub_app::parts {
   std::unique_ptr<internal_api> internal;
   std::unique_ptr<http::server> server;
   std::unique_ptr<boost::asio::signal_set> signals;
-  std::shared_ptr<spawn_layer> spawn;  // issue 7: destroyed first, stopped in stop()
-  std::shared_ptr<services_layer> services;  // issue 6: stopped in stop()
+  std::shared_ptr<spawn_layer> spawn;  // destroyed first, stopped in stop()
+  std::shared_ptr<services_layer> services;  // stopped in stop()
 
   std::mutex mutex;
   std::condition_variable cv;
@@ -370,7 +370,7 @@ std::vector<unsigned short> hub_app::ports() const {
   return out;
 }
 
-// ==== spawn layer (issue 7) ==================================================================
+// ==== spawn layer ==============================================================================
 // The spawner plugin, the proxy and the server lifecycle (core/spawn/server_manager), wired into the
 // API and page slots. Everything for it lives between these two rules.
 
@@ -593,7 +593,7 @@ void hub_app::stop_spawn() {
 
 // ==== end of the spawn layer ===================================================================
 
-// ==== services (issue 6) =====================================================================
+// ==== services =================================================================================
 // Config services' OAuth clients (secret: the api_token) and the managed service processes
 // (core/app/managed_services), wired into the API's slot. Everything for it lives between these two rules.
 

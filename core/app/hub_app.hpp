@@ -36,7 +36,7 @@ private:
   void wire_spawn();
   void start_spawn();
   void stop_spawn();
-  // Services (issue 6): OAuth clients of services, managed service processes. Its own block in hub_app.cpp.
+  // Services: OAuth clients of services, managed service processes. Its own block in hub_app.cpp.
   void wire_services();
   void start_services();
   void stop_services();

@@ -135,7 +135,7 @@ hubd_status call_async(const hubd_host* host, hubd_host_obj* obj, std::string_vi
 }
 
 // Blocks the calling [pool] thread until the internal API answers. Safe inside a hook: the internal
-// API never needs the plugin pool, so this cannot deadlock (JupyterHub issue 3654). Never call it from
+// API never needs the plugin pool, so this cannot deadlock (JupyterHub's hub does). Never call it from
 // a [brief] callback. A synchronous refusal is reported as status 500 with a JSON message.
 inline api_response call_sync(const hubd_host* host, hubd_host_obj* obj, std::string_view method,
                               std::string_view path, std::string_view body = {}) {

@@ -3,7 +3,7 @@
 // post_auth reads what the hub holds through the internal API, asks plan.hpp what is missing, and
 // makes it, unit by unit. pre_spawn gives collaborative users' servers the collaboration settings.
 // Every call runs on a plugin-pool thread and blocks on the internal API (call_sync), which never needs
-// the pool, so this cannot deadlock (JupyterHub issue 3654). The instance is concurrent: logins of
+// the pool, so this cannot deadlock as JupyterHub's REST calls from hooks do. The instance is concurrent: logins of
 // overlapping collaborations run in parallel, and a collaboration's read-plan-make runs under its own
 // lock so two logins never both create it; a 409 from anyone else counts as done and is re-read.
 #include "config.hpp"

@@ -1,4 +1,4 @@
-// Browser end-to-end test of hubd's pages against a REAL hubd process (issue 6): Debian's chromium,
+// Browser end-to-end test of hubd's pages against a REAL hubd process: Debian's chromium,
 // driven by playwright-core, logs in through the login form, creates and revokes a token on the
 // token page, authorizes an OAuth client on the confirmation page and, as an admin, adds a user to a
 // group on the admin page. Every step checks its effect over the REST API with an admin token, not

@@ -1,4 +1,4 @@
-// Browser end-to-end test of a user's notebook server (issue 7): a real hubd with the local spawner, the
+// Browser end-to-end test of a user's notebook server: a real hubd with the local spawner, the
 // real jupyterhub-singleuser (Debian's jupyterhub) and the real configurable-http-proxy hubd starts.
 // Debian's chromium logs alice in through the proxy, starts her server from the spawn page and lands on
 // the notebook's tree page after the OAuth round trip; bob gets 403 on alice's server until an admin
