@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs the four API targets of issue 5 against a running Release hubd (bench/README-api.md).
+# Runs the four API targets against a running Release hubd (bench/README-api.md).
 # Usage: HUB=http://127.0.0.1:8081 TOKEN=<admin token> bench/api/run.sh
 # Loopback only; every wrk run is bounded (10 s).
 set -eu

@@ -1,4 +1,4 @@
-// Full browser-style logins against a running hubd (issue 6 benchmark): each of N clients keeps one
+// Full browser-style logins against a running hubd (the login benchmark): each of N clients keeps one
 // keep-alive connection and loops GET /hub/login (form + _xsrf cookie), POST /hub/login with the
 // credentials and _xsrf, then follows the redirect with its new cookies. Bounded: every client stops
 // after its share of the logins, and the whole run after a time limit.
