@@ -156,6 +156,7 @@ std::vector<config_section> make_schema() {
            {"command", k::string_list, json::array({"configurable-http-proxy"}), "how to start it"},
            {"check_routes_interval", k::number, 300, "seconds between route checks"},
            {"debug", k::boolean, false, "start it with --log-level debug"},
+           {"pid_file", k::string, "jupyterhub-proxy.pid", "pid of the CHP hubd starts (a killed hubd's CHP is stopped at the next start)"},
        }},
   };
 }

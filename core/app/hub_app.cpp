@@ -473,6 +473,8 @@ void hub_app::wire_spawn() {
       o.command = c["command"].get<std::vector<std::string>>();
     o.public_url = jh.value("bind_url", o.public_url);
     o.debug = c.value("debug", false);
+    if (auto pid_file = c.value("pid_file", std::string()); !pid_file.empty() && o.should_start)
+      o.pid_file = cfg_.resolve_path(pid_file).string();
     std::string hub_url = spawn::url_origin(settings.hub_api_url);
     o.error_target = hub_url + settings.base_url + "hub/error";
     layer->route_interval =

@@ -11,9 +11,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -93,6 +98,20 @@ std::vector<std::string> chp_arguments(const chp_options& o) {
   return args;
 }
 
+std::optional<int> live_proxy_pid(const std::string& pid_file, const std::string& command0) {
+  std::ifstream in(pid_file);
+  long long pid = 0;
+  if (!in || !(in >> pid) || pid <= 1 || pid > std::numeric_limits<pid_t>::max()) return std::nullopt;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return std::nullopt;
+  std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::stringstream ss;
+  ss << cmd.rdbuf();
+  std::string line = ss.str();  // NUL-separated arguments; empty for a zombie
+  auto name = std::filesystem::path(command0).filename().string();
+  if (name.empty() || line.find(name) == std::string::npos) return std::nullopt;
+  return static_cast<int>(pid);
+}
+
 struct chp_proxy::impl : std::enable_shared_from_this<impl> {
   boost::asio::io_context& ioc;
   http::client& client;
@@ -138,9 +157,50 @@ struct chp_proxy::impl : std::enable_shared_from_this<impl> {
     return false;
   }
 
+  // JupyterHub's _check_previous_process: a proxy left by a hubd that was killed holds the ports and
+  // routes with a token nobody knows any more. It is stopped (SIGTERM twice, then SIGKILL, a second
+  // apart) so the new one can start. Blocking; runs before hubd starts its own CHP.
+  std::string stop_previous() {
+    if (opts.pid_file.empty()) return {};
+    std::error_code ec;
+    if (!std::filesystem::exists(opts.pid_file, ec)) return {};
+    {
+      std::lock_guard lk(mutex);
+      if (pid > 0) return {};  // the file is about our own child (a restart after it died)
+    }
+    auto old = live_proxy_pid(opts.pid_file, opts.command.empty() ? std::string() : opts.command.front());
+    if (!old) {
+      std::filesystem::remove(opts.pid_file, ec);
+      return {};
+    }
+    spdlog::warn("proxy-previous-found: configurable-http-proxy (pid {}) from pid file {} still runs; stopping it",
+                 *old, opts.pid_file);
+    const int signals[] = {SIGTERM, SIGTERM, SIGKILL};
+    for (int sig : signals) {
+      if (::kill(*old, sig) != 0) break;
+      for (int i = 0; i < 50 && live_proxy_pid(opts.pid_file, opts.command.front()); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (!live_proxy_pid(opts.pid_file, opts.command.front())) break;
+    }
+    if (live_proxy_pid(opts.pid_file, opts.command.front()))
+      return "the previous configurable-http-proxy (pid " + std::to_string(*old) + " in " + opts.pid_file +
+             ") did not stop";
+    spdlog::warn("proxy-previous-stopped: stopped the previous configurable-http-proxy (pid {})", *old);
+    std::filesystem::remove(opts.pid_file, ec);
+    return {};
+  }
+
+  void write_pid_file(pid_t child) {
+    if (opts.pid_file.empty()) return;
+    std::ofstream out(opts.pid_file, std::ios::trunc);
+    out << child << "\n";
+    if (!out) spdlog::warn("proxy: cannot write the proxy pid file {}", opts.pid_file);
+  }
+
   std::string spawn_process() {
     std::vector<std::string> argv = opts.command;
     if (argv.empty()) return "ConfigurableHTTPProxy.command is empty";
+    if (auto err = stop_previous(); !err.empty()) return err;
     for (auto& a : chp_arguments(opts)) argv.push_back(a);
     std::vector<std::string> env;
     bool has_node_path = false;
@@ -165,10 +225,17 @@ struct chp_proxy::impl : std::enable_shared_from_this<impl> {
     posix_spawnattr_init(&attr);
     // Its own session: a Ctrl-C meant for hubd does not take the proxy down mid-shutdown.
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+    // Only stdio goes along: a proxy that outlives a killed hubd must not hold the hub's listening
+    // socket (the restarted hubd could not bind its port).
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addclosefrom_np(&files, 3);
     pid_t child = 0;
-    int rc = ::posix_spawnp(&child, cargv[0], nullptr, &attr, cargv.data(), cenv.data());
+    int rc = ::posix_spawnp(&child, cargv[0], &files, &attr, cargv.data(), cenv.data());
+    posix_spawn_file_actions_destroy(&files);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) return "cannot start " + argv[0] + ": " + std::strerror(rc);
+    write_pid_file(child);
     std::lock_guard lk(mutex);
     pid = child;
     spdlog::info("proxy-started: configurable-http-proxy (pid {}) on {}, API {}", child, opts.public_url, opts.api_url);
@@ -240,6 +307,10 @@ void chp_proxy::start(done_callback cb) {
 
 void chp_proxy::stop() {
   pid_t p;
+  auto remove_pid_file = [this] {
+    std::error_code ec;
+    if (!impl_->opts.pid_file.empty()) std::filesystem::remove(impl_->opts.pid_file, ec);
+  };
   {
     std::lock_guard lk(impl_->mutex);
     if (!impl_->reap_locked()) return;
@@ -250,7 +321,7 @@ void chp_proxy::stop() {
   for (int i = 0; i < 250; ++i) {
     {
       std::lock_guard lk(impl_->mutex);
-      if (!impl_->reap_locked()) return;
+      if (!impl_->reap_locked()) return remove_pid_file();
     }
     if (i == 100) ::kill(p, SIGKILL);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ struct chp_options {
   std::string error_target;                 // <hub url>/hub/error
   bool debug = false;
   std::chrono::milliseconds start_timeout{15'000};
+  // Where the pid of the CHP hubd starts is kept (ConfigurableHTTPProxy.pid_file, absolute). A CHP
+  // left running by a hubd that was killed is found there and stopped before a new one starts.
+  // Empty: no pid file.
+  std::string pid_file;
 };
 
 // "/user/alice/" -> "/user/alice" (CHP's DELETE dislikes trailing slashes); "/" stays.
@@ -31,6 +36,10 @@ std::string routespec_to_chp_path(const std::string& routespec);
 std::string routespec_from_chp_path(const std::string& chp_path);
 // CHP's command line for the options (without the command itself).
 std::vector<std::string> chp_arguments(const chp_options& o);
+
+// The pid in a pid file when it names a live process whose command line contains `command0` (a
+// reused pid of something else is never taken for the proxy); nullopt otherwise.
+std::optional<int> live_proxy_pid(const std::string& pid_file, const std::string& command0);
 
 class chp_proxy : public proxy {
 public:
@@ -42,7 +51,7 @@ public:
   // Starts CHP (when should_start) and calls cb once its API answers, or with why it did not (the
   // process exited, timed out). With an external proxy only checks that the API answers.
   void start(done_callback cb);
-  // SIGTERM to the CHP process we started, SIGKILL after 5 s. Blocking; for shutdown.
+  // SIGTERM to the CHP process we started, SIGKILL after 5 s; removes the pid file. Blocking; for shutdown.
   void stop();
   // True when hubd started CHP and that process still runs (reaps it otherwise).
   bool process_running();

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <future>
 #include <thread>
 
@@ -244,4 +245,61 @@ TEST_CASE("reconfigure points the client at another proxy API and token", "[prox
   CHECK(wait_done([&](auto cb) { f.px->delete_route("/", cb); }).rfind("deleting route / failed: ", 0) == 0);
   f.px->reconfigure(f.opts.api_url, "");
   CHECK(routes_of(*f.px).count("/") == 1);
+}
+
+TEST_CASE("live_proxy_pid: only a live process whose command line names the proxy", "[proxy]") {
+  char dir_template[] = "/tmp/hubd-pidfile-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template));
+  const std::string file = std::string(dir_template) + "/jupyterhub-proxy.pid";
+  auto write = [&](const std::string& text) {
+    FILE* f = std::fopen(file.c_str(), "w");
+    REQUIRE(f);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  };
+  CHECK_FALSE(live_proxy_pid(file, "configurable-http-proxy"));  // no file
+  write("not a pid\n");
+  CHECK_FALSE(live_proxy_pid(file, "configurable-http-proxy"));
+  write("1\n");
+  CHECK_FALSE(live_proxy_pid(file, "configurable-http-proxy"));  // never init
+
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::execlp("sleep", "sleep", "30", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  write(std::to_string(child) + "\n");
+  for (int i = 0; i < 100 && !live_proxy_pid(file, "/usr/bin/sleep"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // until the exec happened
+  CHECK(live_proxy_pid(file, "/usr/bin/sleep") == child);       // matched by the command's file name
+  CHECK_FALSE(live_proxy_pid(file, "configurable-http-proxy"));  // a reused pid of something else
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  CHECK_FALSE(live_proxy_pid(file, "/usr/bin/sleep"));  // gone
+  std::remove(file.c_str());
+  ::rmdir(dir_template);
+}
+
+TEST_CASE("a CHP left by a killed hub is stopped through the pid file before a new one starts", "[proxy][chp]") {
+  char dir_template[] = "/tmp/hubd-pidfile-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template));
+  chp_fixture f;
+  chp_options o = f.opts;
+  o.pid_file = std::string(dir_template) + "/jupyterhub-proxy.pid";
+  auto first = std::make_unique<chp_proxy>(f.pool, f.client, o);
+  REQUIRE(wait_done([&](auto cb) { first->start(cb); }) == "");
+  const int old_pid = first->pid();
+  CHECK(live_proxy_pid(o.pid_file, "configurable-http-proxy") == old_pid);
+  first.reset();  // as after kill -9 of hubd: nobody stops it, and it keeps the ports
+
+  chp_proxy second(f.pool, f.client, o);
+  REQUIRE(wait_done([&](auto cb) { second.start(cb); }) == "");
+  CHECK(second.pid() != old_pid);
+  CHECK(live_proxy_pid(o.pid_file, "configurable-http-proxy") == second.pid());
+  // The old one was our child here: reap it to see it is gone (not a zombie).
+  int st = 0;
+  CHECK(::waitpid(old_pid, &st, WNOHANG) == old_pid);
+  second.stop();
+  CHECK(::access(o.pid_file.c_str(), F_OK) != 0);  // a clean stop removes the file
+  ::rmdir(dir_template);
 }
