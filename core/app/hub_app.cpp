@@ -502,6 +502,8 @@ void hub_app::wire_spawn() {
       });
     };
   layer->manager = std::make_unique<spawn::server_manager>(std::move(deps), settings);
+  // Before the hub listens: only the servers recorded now are the adoption pass's business.
+  layer->manager->claim_recorded();
   p.spawn = layer;
 
   // The REST API's slots.
@@ -556,7 +558,9 @@ void hub_app::wire_spawn() {
   auto& port = p.web->spawn;
   port.start = [manager](std::string user, std::string server, json options,
                          std::function<void(int, std::string)> done) {
-    manager->start(user, server, options, [done](spawn::spawn_answer a) { done(a.status, a.message); });
+    // Like JupyterHub's spawn page: a second at most, then the pending page shows the progress.
+    manager->start(user, server, options, [done](spawn::spawn_answer a) { done(a.status, a.message); },
+                   std::chrono::seconds(1));
   };
   port.stop_all = [manager](std::string user, std::function<void()> done) { manager->stop_all(user, std::move(done)); };
   port.last_failure = [manager](std::string user, std::string server) { return manager->last_failure(user, server); };

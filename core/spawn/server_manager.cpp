@@ -20,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <set>
@@ -88,6 +89,8 @@ struct runtime {
   std::shared_ptr<once_answer> start_answer;
   std::vector<std::shared_ptr<once_answer>> stop_answers;
   bool remove_after_stop = false;
+  bool cancelled = false;  // the hub is shutting down: the spawn goes no further
+  bool failing = false;    // fail_spawn ran: later steps of the spawn only undo what they did
   std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
 };
 
@@ -124,6 +127,19 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
   unsigned retry_seed = 0;
   bool shut = false;
   std::unique_ptr<boost::asio::steady_timer> poll_timer;
+  std::condition_variable forgotten;  // a runtime left `servers` (shutdown waits on it)
+
+  // Servers the database recorded as active at start-up, set aside for the adoption pass. Only these
+  // are adopted: a spawn requested meanwhile has its own runtime and is never touched by the pass.
+  struct claim {
+    server_key key;
+    model::server_ptr record;
+    std::shared_ptr<runtime> rt;
+  };
+  std::vector<claim> claimed;
+  // Until resume() (the proxy answers), route additions wait here instead of failing the spawn.
+  bool routes_open = false;
+  std::vector<std::function<void()>> deferred_routes;
 
   impl(server_manager_deps d, spawn_settings s) : deps(std::move(d)), settings(std::move(s)) {}
 
@@ -148,9 +164,20 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
     return it == servers.end() ? nullptr : it->second;
   }
 
+  // A spawn cancelled by the shutdown fails at its next step, which undoes what it did so far.
+  bool cancelled(const server_key& k, const std::shared_ptr<runtime>& rt) {
+    {
+      std::lock_guard lk(mutex);
+      if (!rt->cancelled) return false;
+    }
+    fail_spawn(k, rt, 503, "the hub is shutting down");
+    return true;
+  }
+
   // ---- start ------------------------------------------------------------------------------
 
-  void start(const std::string& user, const std::string& server, const json& options, answer_callback done) {
+  void start(const std::string& user, const std::string& server, const json& options, answer_callback done,
+             std::optional<std::chrono::milliseconds> answer_within) {
     auto ans = std::make_shared<once_answer>(std::move(done));
     if (!deps.model.find_user(user)) {
       post([ans, user] { (*ans)({404, "No such user: " + user, 0}); });
@@ -196,8 +223,9 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
     }
     spdlog::info("spawn-requested: starting server {}", who_of(k));
 
-    // The API waits up to slow_spawn_timeout, then answers 202 and the spawn goes on.
-    auto timer = std::make_shared<boost::asio::steady_timer>(ioc(), settings.slow_spawn_timeout);
+    // The API waits up to slow_spawn_timeout (the pages about a second), then answers 202 and the
+    // spawn goes on.
+    auto timer = std::make_shared<boost::asio::steady_timer>(ioc(), answer_within.value_or(settings.slow_spawn_timeout));
     timer->async_wait([ans, timer](const boost::system::error_code&) { (*ans)({202, "", 0}); });
 
     json opts = options.is_object() ? options : existing ? parse_object(existing->user_options) : json::object();
@@ -230,6 +258,7 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
   }
 
   void create_token(const server_key& k, std::shared_ptr<runtime> rt, json opts) {
+    if (cancelled(k, rt)) return;
     const auto& [user, server] = k;
     revoke_server_tokens(user, rt->prefix);
     auto request = server_token_request(settings.server_token_scopes, server_role_scopes(), user, server);
@@ -270,6 +299,7 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
   }
 
   void register_client(const server_key& k, std::shared_ptr<runtime> rt, json opts, std::string secret) {
+    if (cancelled(k, rt)) return;
     const auto& [user, server] = k;
     auto self = shared_from_this();
     auto r = oauth::register_server_client(
@@ -334,6 +364,7 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
   // The authenticator's pre_spawn_start, then the pre_spawn hooks in config order; each sees the
   // context the previous one patched. Step 0 is the authenticator, step i > 0 is hooks[i - 1].
   void run_pre_spawn(std::size_t step, const server_key& k, std::shared_ptr<runtime> rt, json ctx) {
+    if (cancelled(k, rt)) return;
     auto self = shared_from_this();
     auto apply = [self, k, rt](std::size_t next, json ctx, const std::string& who, const json& patch) {
       if (auto err = apply_spawn_patch(ctx, patch); !err.empty()) {
@@ -371,6 +402,7 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
   }
 
   void create_spawner(const server_key& k, std::shared_ptr<runtime> rt, json ctx) {
+    if (cancelled(k, rt)) return;
     auto self = shared_from_this();
     deps.registry.create_spawner(
         settings.spawner_class, settings.spawner_section,
@@ -406,6 +438,7 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
   }
 
   void start_process(const server_key& k, std::shared_ptr<runtime> rt, json ctx) {
+    if (cancelled(k, rt)) return;
     auto self = shared_from_this();
     auto sp = rt->spawner;
     add_event(rt, {{"progress", 10}, {"message", "Starting the server process"}});
@@ -427,19 +460,51 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
           }
           std::string url = r.value.value("url", "");
           while (!url.empty() && url.back() == '/') url.pop_back();
+          bool late;
           {
             std::lock_guard lk(self->mutex);
-            rt->target = url;
-            rt->process_started = true;
+            late = rt->failing;
+            if (!late) {
+              rt->target = url;
+              rt->process_started = true;
+            }
           }
+          if (late) {
+            // The spawn failed (or was cancelled) while the spawner was still starting it.
+            spdlog::warn("spawn: server {} started after its spawn had failed; stopping it", who_of(k));
+            return sp->stop(true, [](plugins::op_result) {}, std::chrono::seconds(30));
+          }
+          if (self->cancelled(k, rt)) return;
+          self->save_pending_state(k, rt, sp);
           self->add_event(rt, {{"progress", 50}, {"message", "Waiting for the server to answer"}});
           self->post([self, k, rt, sp, url] { self->wait_ready(k, rt, sp, url); });
         },
         settings.start_timeout);
   }
 
+  // The spawner's state as soon as there is a process: a hubd killed mid-spawn finds it at its next
+  // start, and the adoption pass stops that server instead of losing track of it.
+  void save_pending_state(const server_key& k, const std::shared_ptr<runtime>& rt,
+                          const std::shared_ptr<plugins::spawner_adapter>& sp) {
+    auto self = shared_from_this();
+    sp->get_state([self, k, rt](json state) {
+      if (!state.is_object()) return;
+      self->post([self, k, rt, state] {
+        // Under the mutex, like clear_record: a spawn that ended meanwhile keeps its cleared record.
+        std::lock_guard lk(self->mutex);
+        auto it = self->servers.find(k);
+        if (it == self->servers.end() || it->second != rt || rt->ph != phase::starting || rt->failing) return;
+        model::server_patch p;
+        p.state = state.dump();
+        auto r = self->deps.model.update_server(k.first, k.second, p, [](const model::status&) {});
+        if (!r) spdlog::warn("spawn: saving the state of pending server {} failed: {}", who_of(k), r.err().message);
+      });
+    });
+  }
+
   void wait_ready(const server_key& k, std::shared_ptr<runtime> rt, std::shared_ptr<plugins::spawner_adapter> sp,
                   const std::string& url) {
+    if (cancelled(k, rt)) return;
     auto self = shared_from_this();
     alive_check alive = [sp](std::function<void(std::optional<std::string>)> cb) {
       sp->poll([cb](plugins::op_result r) {
@@ -452,6 +517,7 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
     wait_up(deps.io, deps.client, url + rt->prefix, settings.http_timeout, std::move(alive),
             [self, k, rt, sp, url](wait_up_result w) {
               if (!w.ready) return self->fail_spawn(k, rt, 500, w.error);
+              if (self->cancelled(k, rt)) return;
               self->add_event(rt, {{"progress", 90}, {"message", "The server answered; adding its route"}});
               self->add_route_then(k, rt, [self, k, rt, sp](std::string err) {
                 if (!err.empty()) return self->fail_spawn(k, rt, 500, "the proxy route could not be added: " + err);
@@ -462,18 +528,33 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
 
   void add_route_then(const server_key& k, const std::shared_ptr<runtime>& rt, std::function<void(std::string)> then) {
     if (!deps.proxy) return post([then] { then({}); });
-    proxy::route route{rt->prefix, rt->target, proxy::user_route_data(k.first, k.second)};
     auto self = shared_from_this();
+    {
+      std::lock_guard lk(mutex);
+      if (!routes_open) {
+        // A spawn requested while the proxy is still starting: its route goes in once it answers.
+        deferred_routes.push_back([self, k, rt, then] { self->add_route_then(k, rt, then); });
+        return;
+      }
+    }
+    proxy::route route{rt->prefix, rt->target, proxy::user_route_data(k.first, k.second)};
     deps.proxy->add_route(route, [self, rt, then](std::string err) {
+      bool undo = false;
       if (err.empty()) {
         std::lock_guard lk(self->mutex);
         rt->route_added = true;
+        undo = rt->failing;  // the spawn failed while the route was being added: it must not stay
       }
+      if (undo)
+        return self->deps.proxy->delete_route(rt->prefix, [](std::string e) {
+          if (!e.empty()) spdlog::warn("spawn: {}", e);
+        });
       then(std::move(err));
     });
   }
 
   void record_ready(const server_key& k, std::shared_ptr<runtime> rt, json state) {
+    if (cancelled(k, rt)) return;
     model::server_patch p;
     p.started.emplace(model::now());
     p.pending.emplace(std::nullopt);
@@ -507,16 +588,18 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
   // client and the pending record go; the failure is kept for the progress stream and the page.
   void fail_spawn(const server_key& k, std::shared_ptr<runtime> rt, int status, std::string message) {
     if (status < 400) status = 500;
-    spdlog::error("spawn-failed: server {} failed to start: {}", who_of(k), message);
     auto self = shared_from_this();
     std::shared_ptr<plugins::spawner_adapter> sp;
     bool started, routed;
     {
       std::lock_guard lk(mutex);
+      if (rt->failing) return;  // a step that was already under way failed too: one cleanup is enough
+      rt->failing = true;
       sp = rt->spawner;
       started = rt->process_started;
       routed = rt->route_added;
     }
+    spdlog::error("spawn-failed: server {} failed to start: {}", who_of(k), message);
     auto finish = [self, k, rt, status, message] {
       std::vector<std::shared_ptr<http::body_stream>> listeners;
       json failed = failed_event(message);
@@ -555,7 +638,10 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
                     std::function<void()> then) {
     const auto& [user, server] = k;
     std::lock_guard lk(mutex);
-    if (auto it = servers.find(k); it != servers.end() && it->second == rt) servers.erase(it);
+    if (auto it = servers.find(k); it != servers.end() && it->second == rt) {
+      servers.erase(it);
+      forgotten.notify_all();
+    }
     if (failed) failures[k] = std::move(*failed);
     revoke_server_tokens(user, rt->prefix);
     auto client = oauth::server_client_id(user, server);
@@ -838,31 +924,40 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
       post(finish);
   }
 
+  void claim_recorded() {
+    std::lock_guard lk(mutex);
+    for (const auto& u : deps.model.list_users(0, std::numeric_limits<std::size_t>::max()))
+      for (const auto& s : deps.model.servers_of(u->name)) {
+        if (!s->started && !s->pending) continue;
+        server_key k{u->name, s->name};
+        if (servers.count(k)) continue;  // claimed already, or a spawn of this run
+        auto rt = std::make_shared<runtime>();
+        rt->ph = phase::stopping;  // until the poll says otherwise: no start or stop races the adoption
+        rt->prefix = server_prefix(settings.base_url, u->name, s->name);
+        rt->target = s->url.value_or("");
+        servers[k] = rt;
+        claimed.push_back({k, s, rt});
+      }
+  }
+
   void resume() {
     // server_started / server_stopped reach hook plugins through the model's change events
     // (core/app/hook_events.cpp): record_ready and clear_record set and clear `started`.
-    std::vector<model::server_ptr> active;
-    std::vector<std::string> owners;
-    for (const auto& u : deps.model.list_users(0, std::numeric_limits<std::size_t>::max()))
-      for (const auto& s : deps.model.servers_of(u->name))
-        if (s->started || s->pending) {
-          active.push_back(s);
-          owners.push_back(u->name);
-        }
-    for (std::size_t i = 0; i < active.size(); ++i) adopt(owners[i], active[i]);
+    claim_recorded();
+    std::vector<claim> todo;
+    std::vector<std::function<void()>> waiting;
+    {
+      std::lock_guard lk(mutex);
+      todo.swap(claimed);
+      routes_open = true;
+      waiting.swap(deferred_routes);
+    }
+    for (auto& c : todo) adopt(c.key, c.record, c.rt);
+    for (auto& w : waiting) post(w);
     arm_poll();
   }
 
-  void adopt(const std::string& user, const model::server_ptr& s) {
-    server_key k{user, s->name};
-    auto rt = std::make_shared<runtime>();
-    rt->ph = phase::stopping;  // until the poll says otherwise: no start or stop races the adoption
-    rt->prefix = server_prefix(settings.base_url, user, s->name);
-    rt->target = s->url.value_or("");
-    {
-      std::lock_guard lk(mutex);
-      servers[k] = rt;
-    }
+  void adopt(const server_key& k, const model::server_ptr& s, const std::shared_ptr<runtime>& rt) {
     const bool was_ready = s->started && !s->pending;
     const json state = parse_object(s->state);
     auto self = shared_from_this();
@@ -979,8 +1074,9 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  void shutdown() {
+  void shutdown(bool stop_servers) {
     std::vector<server_key> running;
+    std::vector<std::pair<server_key, std::shared_ptr<runtime>>> pending;
     std::vector<std::shared_ptr<http::body_stream>> streams;
     {
       std::lock_guard lk(mutex);
@@ -990,25 +1086,44 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
       for (auto& [k, rt] : servers) {
         streams.insert(streams.end(), rt->listeners.begin(), rt->listeners.end());
         rt->listeners.clear();
+        // A pending spawn never outlives the hub, whatever cleanup_servers says: nothing could
+        // re-adopt a server that never became ready (a restarted hub would stop it anyway).
+        if (rt->ph == phase::starting) {
+          rt->cancelled = true;
+          pending.emplace_back(k, rt);
+        }
       }
-      if (settings.cleanup_servers)
+      if (stop_servers)
         for (const auto& [k, rt] : servers)
           if (rt->ph == phase::running) running.push_back(k);
     }
     for (auto& st : streams) st->close();  // open progress streams end with the hub
-    if (running.empty()) return;
-    spdlog::info("spawn: stopping {} servers (JupyterHub.cleanup_servers)", running.size());
-    auto m = std::make_shared<std::mutex>();
-    auto cv = std::make_shared<std::condition_variable>();
-    auto left = std::make_shared<std::size_t>(running.size());
-    for (const auto& k : running)
-      stop_and_wait(k.first, k.second, [m, cv, left] {
-        std::lock_guard lk(*m);
-        if (--*left == 0) cv->notify_all();
-      });
-    std::unique_lock lk(*m);
-    if (!cv->wait_for(lk, std::chrono::seconds(30), [&] { return *left == 0; }))
-      spdlog::error("spawn: {} servers did not stop within 30 s at shutdown", *left);
+    if (!pending.empty()) spdlog::info("spawn-cancelled: cancelling {} pending spawns (the hub is shutting down)", pending.size());
+    // A spawn between two steps fails at the next one; one waiting for its server to answer has a
+    // process to stop now.
+    for (auto& [k, rt] : pending) {
+      bool has_process;
+      {
+        std::lock_guard lk(mutex);
+        has_process = rt->process_started;
+      }
+      if (has_process) fail_spawn(k, rt, 503, "the hub is shutting down");
+    }
+    if (!running.empty()) spdlog::info("spawn: stopping {} servers (JupyterHub.cleanup_servers)", running.size());
+    for (const auto& k : running) stop(k.first, k.second, false, [](spawn_answer) {});
+    // Done when no spawn is pending and, with stop_servers, nothing runs any more.
+    std::unique_lock lk(mutex);
+    auto settled = [&] {
+      for (const auto& [k, rt] : servers)
+        if (rt->ph == phase::starting || std::find(running.begin(), running.end(), k) != running.end()) return false;
+      return true;
+    };
+    if (!forgotten.wait_for(lk, std::chrono::seconds(30), settled)) {
+      std::size_t left = 0;
+      for (const auto& [k, rt] : servers)
+        if (rt->ph == phase::starting || std::find(running.begin(), running.end(), k) != running.end()) ++left;
+      spdlog::error("spawn: {} servers did not stop within 30 s at shutdown", left);
+    }
   }
 };
 
@@ -1022,8 +1137,8 @@ server_manager::~server_manager() {
 }
 
 void server_manager::start(const std::string& user, const std::string& server, const nlohmann::json& user_options,
-                           answer_callback done) {
-  impl_->start(user, server, user_options, std::move(done));
+                           answer_callback done, std::optional<std::chrono::milliseconds> answer_within) {
+  impl_->start(user, server, user_options, std::move(done), answer_within);
 }
 void server_manager::stop(const std::string& user, const std::string& server, bool remove, answer_callback done) {
   impl_->stop(user, server, remove, std::move(done));
@@ -1037,10 +1152,12 @@ void server_manager::progress(const std::string& user, const std::string& server
 std::optional<std::string> server_manager::last_failure(const std::string& user, const std::string& server) const {
   return impl_->last_failure(user, server);
 }
+void server_manager::claim_recorded() { impl_->claim_recorded(); }
 void server_manager::resume() { impl_->resume(); }
 void server_manager::check_routes(std::function<void(std::string)> done) { impl_->check_routes(std::move(done)); }
 std::vector<proxy::route> server_manager::wanted_routes() const { return impl_->wanted_routes(); }
-void server_manager::shutdown() { impl_->shutdown(); }
+void server_manager::shutdown() { impl_->shutdown(impl_->settings.cleanup_servers); }
+void server_manager::shutdown(bool stop_servers) { impl_->shutdown(stop_servers); }
 const spawn_settings& server_manager::settings() const { return impl_->settings; }
 
 }  // namespace hubd::core::spawn

@@ -14,7 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,9 +85,11 @@ public:
   server_manager(const server_manager&) = delete;
   server_manager& operator=(const server_manager&) = delete;
 
-  // POST /users/{u}/server[s/{s}]. user_options null: reuse the previous options.
+  // POST /users/{u}/server[s/{s}]. user_options null: reuse the previous options. done gets 201 once
+  // ready or 202 after `answer_within` (default Spawner slow_spawn_timeout; the pages use about a
+  // second) while the spawn goes on.
   void start(const std::string& user, const std::string& server, const nlohmann::json& user_options,
-             answer_callback done);
+             answer_callback done, std::optional<std::chrono::milliseconds> answer_within = std::nullopt);
   // DELETE /users/{u}/server[s/{s}]; `remove` deletes the (named) server record after the stop.
   void stop(const std::string& user, const std::string& server, bool remove, answer_callback done);
   // Every active server of the user (shutdown_on_logout, deleting a user); done once all are stopped.
@@ -95,16 +99,23 @@ public:
   // The last spawn of this server failed (and nothing runs): its message. For the spawn-pending page.
   std::optional<std::string> last_failure(const std::string& user, const std::string& server) const;
 
-  // Start-up: re-adopt servers the model records as running (load_state + poll), clear the rest, start
-  // the poll timer. (server_started/server_stopped reach hook plugins as model change events.)
+  // Start-up, before the hub answers requests: sets aside the servers the model records as active
+  // (they answer as busy until adopted). Only these are adopted or cleared by resume(); a spawn
+  // requested meanwhile is never touched by the adoption pass.
+  void claim_recorded();
+  // Start-up, once the proxy answers: re-adopt the claimed servers that still run (load_state + poll),
+  // stop those that were pending, clear the rest; route additions that waited for the proxy go in;
+  // start the poll timer. (server_started/server_stopped reach hook plugins as model change events.)
   void resume();
   // The proxy's routes against what should be there (adds missing, removes stale). done(error).
   void check_routes(std::function<void(std::string error)> done);
   // What check_routes wants: the hub route plus one per ready server.
   std::vector<proxy::route> wanted_routes() const;
-  // Shutdown (main thread, blocking, bounded): stops the poll timer; with cleanup_servers stops every
-  // server first.
+  // Shutdown (main thread, blocking, bounded): stops the poll timer, cancels every pending spawn
+  // (stopping its process) and, with cleanup_servers (or stop_servers), stops every running server;
+  // otherwise running servers and their records stay for the next start to re-adopt.
   void shutdown();
+  void shutdown(bool stop_servers);
 
   const spawn_settings& settings() const;
 

@@ -223,6 +223,21 @@ std::string pending_url(const web_context& ctx, const server_target& t) {
          (t.server.empty() ? "" : "/" + http::percent_encode(t.server));
 }
 
+// Starts the spawn and sends the browser to the pending page as soon as the spawn layer answers
+// (within about a second: the page shows the progress of a slow spawn). `?next=` goes along, as in
+// JupyterHub. A spawn that failed within that second shows its error instead.
+void start_and_redirect(web_context& ctx, const request_ptr& req, responder res, const server_target& t,
+                        nlohmann::json options) {
+  if (!ctx.spawn.start) return void(res(error_page(ctx, *req, 503, "Starting servers is not available")));
+  auto target = pending_url(ctx, t);
+  if (auto next = safe_next(ctx, *req, req->query_arg("next").value_or("")); !next.empty())
+    target += "?next=" + http::percent_encode(next);
+  ctx.spawn.start(t.user, t.server, std::move(options), [&ctx, req, res, target](int status, std::string message) {
+    if (status >= 400) return void(res(error_page(ctx, *req, status, message)));
+    res(http::redirect_response(target));
+  });
+}
+
 void spawn_page(web_context& ctx, const request_ptr& req, responder res, const browser_identity& who) {
   http::response err;
   auto t = target_of(ctx, *req, who, err);
@@ -246,12 +261,28 @@ void spawn_page(web_context& ctx, const request_ptr& req, responder res, const b
                      {"spawn_url", req->path}};
     return void(res(render_page(ctx, *req, who, "spawn", std::move(d))));
   }
-  if (!ctx.spawn.start) return void(res(error_page(ctx, *req, 503, "Starting servers is not available")));
-  auto target = *t;
-  ctx.spawn.start(t->user, t->server, options, [&ctx, req, res, target](int status, std::string message) {
-    if (status >= 400) return void(res(error_page(ctx, *req, status, message)));
-    res(http::redirect_response(pending_url(ctx, target)));
-  });
+  start_and_redirect(ctx, req, std::move(res), *t, std::move(options));
+}
+
+// The options form's submit (JupyterHub's SpawnHandler.post): every field is a list of its values,
+// as Spawner.options_from_form receives them.
+void spawn_post(web_context& ctx, const request_ptr& req, responder res, const browser_identity& who) {
+  http::response err;
+  auto t = target_of(ctx, *req, who, err);
+  if (!t) return void(res(std::move(err)));
+  auto form = http::parse_form(req->body);
+  if (!form) return void(res(error_page(ctx, *req, 400, "Malformed form")));
+  if (auto bad = http::check_xsrf(*req, ctx.signer, xsrf_id_for(*req, who), &*form))
+    return void(res(error_page(ctx, *req, 403, *bad)));
+  auto label = t->server.empty() ? t->user : t->user + "/" + t->server;
+  if (auto s = ctx.model.find_server(t->user, t->server)) {
+    if (s->pending) return void(res(error_page(ctx, *req, 400, label + " is pending " + *s->pending)));
+    if (s->started) return void(res(error_page(ctx, *req, 400, label + " is already running")));
+  }
+  nlohmann::json options = nlohmann::json::object();
+  for (const auto& [k, v] : *form)
+    if (k != "_xsrf") options[k].push_back(v);
+  start_and_redirect(ctx, req, std::move(res), *t, std::move(options));
 }
 
 void spawn_pending(web_context& ctx, const request_ptr& req, responder res, const browser_identity& who) {
@@ -410,7 +441,10 @@ void register_page_routes(http::router& router, web_context& ctx) {
   router.add("GET", "/hub/token", logged_in(ctx, token_page));
   router.add("GET", "/hub/admin", logged_in(ctx, admin_page));
   for (const char* p : {"/hub/spawn", "/hub/spawn/{user}", "/hub/spawn/{user}/{server}"})
+  {
     router.add("GET", p, logged_in(ctx, spawn_page));
+    router.add("POST", p, logged_in(ctx, spawn_post));
+  }
   for (const char* p : {"/hub/spawn-pending/{user}", "/hub/spawn-pending/{user}/{server}"})
     router.add("GET", p, logged_in(ctx, spawn_pending));
   router.add("GET", "/hub/user-redirect/{path*}", logged_in(ctx, user_redirect));
