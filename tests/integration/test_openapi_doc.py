@@ -84,6 +84,34 @@ def test_every_operation_documents_its_answers():
                 assert op.get("responses"), f"{method.upper()} {path}: no responses"
 
 
+def test_every_ref_resolves_and_no_flow_mapping_split():
+    # A "{description: a, b}" in YAML silently becomes two keys; a dangling $ref only fails when a
+    # test happens to reach it. Both are caught here for the whole file.
+    doc = openapi_schema.spec()
+
+    def resolve(ref):
+        assert ref.startswith("#/"), ref
+        node = doc
+        for part in ref[2:].split("/"):
+            assert isinstance(node, dict) and part in node, f"dangling $ref {ref}"
+            node = node[part]
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "$ref":
+                    resolve(value)
+                elif where != "/paths":
+                    assert value is not None or key in ("default",), f"{where}/{key}: empty value"
+                    assert " " not in str(key) or where.endswith("/properties"), f"{where}: key {key!r}"
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, where)
+
+    walk(doc, "")
+
+
 # ---- against a real hubd ----
 
 ADMIN = "openapi-doc-admin-token-0123456789"
