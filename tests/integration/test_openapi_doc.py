@@ -196,6 +196,27 @@ def test_real_answers_match_the_documented_answers(hub):
     assert call("DELETE", "/share-codes/doc-ann/").status_code == 204
     assert call("DELETE", "/users/doc-bob/shared/doc-ann/").status_code == 204
 
+    share = call("POST", "/shares/doc-ann/", {"group": "doc-group", "scopes": ["access:servers!server=doc-ann/"]}).json()
+    assert share["kind"] == "group"
+    assert call("GET", "/groups/doc-group/shared/doc-ann/").status_code == 200
+    assert call("PATCH", "/shares/doc-ann/", {"group": "doc-group", "scopes": ["access:servers!server=doc-ann/"]}).json() == {}
+
+    assert call("POST", "/users/doc-cat").status_code == 201
+    assert call("PATCH", "/users/doc-cat", {"admin": False}).status_code == 200
+    assert call("POST", "/users/doc-cat/activity", {"last_activity": "2020-01-01T00:00:00Z"}).status_code == 200
+    assert call("POST", "/users/doc-cat/admin-access").status_code == 403
+    assert call("GET", "/users/doc-cat/servers/none").status_code == 404
+    assert call("GET", "/users/doc-cat/server/progress").status_code in (200, 400)
+    assert call("DELETE", "/users/doc-cat").status_code == 204
+    assert call("GET", "/proxy").status_code == 200
+    assert call("GET", "/proxy", headers=ENVELOPE).status_code == 200
+    assert call("PATCH", "/proxy", {"api_url": 5}).status_code == 400
+    assert call("GET", f"/authorizations/token/{tok['token']}").json()["name"] == "doc-ann"
+    assert call("GET", "/authorizations/cookie/jupyterhub-hub-login/nonsense").status_code == 404
+    r = hub.api("POST", "/oauth2/token", data={"grant_type": "authorization_code", "code": "nonsense"})
+    openapi_schema.validate_answer("POST", "/oauth2/token", r)
+    assert r.status_code in (400, 401) and r.json()["error"]
+
     # Errors have documented statuses and the {"status", "message"} body.
     assert call("GET", "/users/doc-nobody").status_code == 404
     assert call("POST", "/users", {"usernames": ["doc-ann"]}).status_code == 409
