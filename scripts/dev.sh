@@ -61,8 +61,8 @@ cmd=${1:-}
 case "$cmd" in
   run)
     install_missing_apt
-    # Only what running needs: hubd and the shipped plugins, no tests, no benchmarks.
-    build build all -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUBD_BUILD_TESTS=OFF -DHUBD_BUILD_BENCH=OFF
+    # Only what running needs: hubd and the shipped plugins (no tests, benchmarks or examples).
+    build build "hubd hubd_shipped_plugins" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUBD_BUILD_TESTS=OFF -DHUBD_BUILD_BENCH=OFF
     shift
     # With no arguments hubd runs on its embedded defaults (SQLite in ./hubd-data, bundled config).
     # build/ has the installed layout: bin/hubd finds its plugins in build/lib/hubd/plugins.
