@@ -160,8 +160,9 @@ def test_spawn_right_after_startup_is_kept_and_stops(track):
     assert pids_with_env(marker) == [] and chp_pids(h2.ports[1]) == []
 
 
-@pytest.mark.parametrize("cleanup_servers", ["true", "false"])
-def test_sigterm_during_a_pending_spawn_leaves_no_process(track, cleanup_servers):
+@pytest.mark.parametrize("how,cleanup_servers", [("SIGTERM", "true"), ("SIGTERM", "false"), ("SIGINT", "true"),
+                                                 ("POST /shutdown", "true")])
+def test_shutdown_during_a_pending_spawn_leaves_no_process(track, how, cleanup_servers):
     marker = uuid.uuid4().hex
     h = track.hub(marker, spawner_cmd=slow_cmd(30), extra_jh=f"cleanup_servers = {cleanup_servers}",
                   slow_spawn_timeout=0.5)
@@ -173,7 +174,13 @@ def test_sigterm_during_a_pending_spawn_leaves_no_process(track, cleanup_servers
     assert not process_gone(pid)
     assert server_model(h, "slow")["pending"] == "spawn"
     proxy = chp_pid(h)
-    assert h.stop(timeout=40) == 0, h.log()
+    if how == "POST /shutdown":
+        r = admin(h, "POST", "/shutdown")
+        assert r.status_code == 202, r.text
+        h.proc.wait(40)
+        assert h.stop() == 0, h.log()
+    else:
+        assert h.stop(sig=getattr(signal, how), timeout=40) == 0, h.log()
     assert process_gone(pid), "a pending spawn is stopped at shutdown"
     assert pids_with_env(marker) == []
     assert "spawn-cancelled: cancelling 1 pending spawns" in h.log()
@@ -183,6 +190,27 @@ def test_sigterm_during_a_pending_spawn_leaves_no_process(track, cleanup_servers
     start_hub(h2)
     assert no_servers_recorded(h2, "slow")
     assert "server-adopted" not in h2.log() and "server-not-adopted" not in h2.log()
+    assert h2.stop(timeout=40) == 0, h2.log()
+    assert pids_with_env(marker) == [] and chp_pids(h.ports[1]) == []
+
+
+def test_kill_9_during_a_pending_spawn_then_restart_stops_that_server(track):
+    marker = uuid.uuid4().hex
+    h = track.hub(marker, spawner_cmd=slow_cmd(30), slow_spawn_timeout=0.5)
+    start_hub(h)
+    assert admin(h, "POST", "/users/crash").status_code == 201
+    assert admin(h, "POST", "/users/crash/server").status_code == 202
+    pid = wait_for(lambda: spawned_pid(h, "crash"), 20, "the slow server's process")
+    # Its state (the pid) is on the pending record before it answers, so the next start can find it.
+    wait_for(lambda: (server_model(h, "crash") or {}).get("state", {}).get("pid") == pid, 10,
+             "the pending server's state")
+    h.kill()
+    assert not process_gone(pid), "a killed hubd leaves the pending server running (the case at hand)"
+    h2 = track.hub(marker, workdir=h.workdir, port=h.port, ports=h.ports)
+    start_hub(h2)
+    wait_for(lambda: process_gone(pid), 20, "the half-started server to be stopped")
+    wait_for(lambda: no_servers_recorded(h2, "crash"), 20, "crash's record to be cleared")
+    assert "server-not-adopted: server crash was pending at shutdown; stopping it" in h2.log()
     assert h2.stop(timeout=40) == 0, h2.log()
     assert pids_with_env(marker) == [] and chp_pids(h.ports[1]) == []
 
