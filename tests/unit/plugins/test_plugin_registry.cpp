@@ -81,6 +81,26 @@ TEST_CASE("require names the file and the reason for a configured plugin that di
   CHECK(reg.require(plugin_kind::authenticator, "fx-auth"));
 }
 
+TEST_CASE("a duplicate name records the file that keeps it; a name found nowhere names the folders searched") {
+  plugin_host host(1);
+  plugin_registry reg(host);
+  reg.scan({hubd::test::fixture_dir(), "/nonexistent/plugins"});
+  const skipped_plugin* dup = nullptr;
+  for (const auto& s : reg.skipped())
+    if (s.plugin_name == "fx-auth") dup = &s;
+  REQUIRE(dup);
+  CHECK(dup->file.filename() == "fx_zdup.so");
+  CHECK(dup->duplicate_of.filename() == "fx_good.so");
+  CHECK(dup->kind == plugin_kind::authenticator);
+  // The duplicate does not make the registered plugin look broken.
+  CHECK(reg.require(plugin_kind::authenticator, "fx-auth"));
+  REQUIRE(reg.scanned().size() == 2);
+  auto missing = reg.require(plugin_kind::spawner, "nope");
+  REQUIRE_FALSE(missing);
+  CHECK_THAT(missing.error(), Catch::Contains("was found in " + hubd::test::fixture_dir() +
+                                              ", /nonexistent/plugins"));
+}
+
 TEST_CASE("the C example authenticator, built as C, works through the adapter") {
   plugin_host host(2);
   plugin_registry reg(host);
