@@ -2,6 +2,7 @@
 // Everything a REST handler needs, filled in by the app at start-up. Slots for layers that land
 // later (authenticator, spawn, proxy, shutdown) may stay empty: handlers then answer honestly
 // (for example 501 or a no-op) instead of crashing.
+#include "core/http/jupyterhub_version.hpp"
 #include "core/http/response.hpp"
 #include "core/http/signed_value.hpp"
 #include "core/model/hub_model.hpp"
@@ -76,7 +77,7 @@ struct api_context {
   const rbac::scope_table& scopes;
   const nlohmann::json& config;  // the whole config values: config["JupyterHub"]["api_page_max_limit"]
   http::cookie_signer& signer;
-  std::string version = HUBD_VERSION;  // X-JupyterHub-Version, GET /hub/api/
+  std::string version{http::jupyterhub_api_version};  // GET /hub/api/ "version" (hubd_version: HUBD_VERSION)
   std::string base_url = "/";          // normalised: starts and ends with '/'
 
   authenticator_slot authenticator;

@@ -12,7 +12,7 @@ namespace {
 using rbac::builtin;
 
 void get_root(api_context& ctx, const http::request_ptr&, const principal&, http::responder res) {
-  auto r = http::json_response(200, {{"version", ctx.version}});
+  auto r = http::json_response(200, {{"version", ctx.version}, {"hubd_version", HUBD_VERSION}});
   r.set_header("Access-Control-Allow-Origin", "*");
   res(std::move(r));
 }
@@ -21,7 +21,8 @@ void get_info(api_context& ctx, const http::request_ptr&, const principal& who, 
   if (auto e = guard(ctx, who, {builtin::read_hub}, rbac::resource_ref::none())) return void(res(std::move(*e)));
   nlohmann::json body = {
       {"version", ctx.version},
-      {"python", "hubd " + ctx.version + " (C++)"},
+      {"hubd_version", HUBD_VERSION},
+      {"python", std::string("hubd ") + HUBD_VERSION + " (C++)"},
       {"sys_executable", ""},
       {"spawner", {{"class", ctx.spawn.class_name}, {"version", ctx.spawn.version}}},
       {"authenticator", {{"class", ctx.authenticator.class_name}, {"version", ctx.authenticator.version}}},

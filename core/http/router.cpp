@@ -1,5 +1,7 @@
 #include "core/http/router.hpp"
 
+#include "core/http/jupyterhub_version.hpp"
+
 #include "core/http/url_codec.hpp"
 
 #include <spdlog/spdlog.h>
@@ -56,7 +58,7 @@ struct router::match {
 
 router::router(router_options options) : options_(std::move(options)) {
   options_.base_url = normalise_base(options_.base_url);
-  if (options_.version.empty()) options_.version = HUBD_VERSION;
+  if (options_.version.empty()) options_.version = jupyterhub_api_version;
   csp_ = "frame-ancestors 'none'; report-uri " + options_.base_url + "hub/security/csp-report";
   api_csp_ = csp_ + "; default-src 'none'";
 }

@@ -22,7 +22,7 @@ using completion = std::function<void(response&&)>;
 
 struct router_options {
   std::string base_url = "/";  // JupyterHub.base_url; normalised to start and end with '/'
-  std::string version;  // X-JupyterHub-Version (PEP 440); empty means hubd's own version
+  std::string version;  // X-JupyterHub-Version (PEP 440); empty means jupyterhub_api_version
   // Added to every response unless the handler set the same header (tornado_settings headers).
   std::vector<std::pair<std::string, std::string>> extra_headers;
 };
