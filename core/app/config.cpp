@@ -4,13 +4,46 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace hubd::core::app {
 namespace {
 
 using nlohmann::json;
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean bind_url?)" for a near miss: at most a third of the name mistyped.
+std::string closest(std::string_view name, const std::vector<std::string_view>& known) {
+  std::string_view best;
+  std::size_t best_d = std::max<std::size_t>(2, name.size() / 3) + 1;
+  for (auto k : known) {
+    auto d = edit_distance(name, k);
+    if (d < best_d) {
+      best_d = d;
+      best = k;
+    }
+  }
+  return best.empty() ? std::string() : " (did you mean " + std::string(best) + "?)";
+}
 
 struct loader {
   std::string source;  // file name shown in messages
@@ -135,7 +168,9 @@ struct loader {
           out.warnings.push_back(source + ":" + std::to_string(v.source().begin.line) + ": " + field_path + ": unknown key, ignored");
           continue;
         }
-        fail(v, field_path, "unknown key");
+        std::vector<std::string_view> names;
+        for (const auto& f : key.fields) names.push_back(f.name);
+        fail(v, field_path, "unknown key" + closest(name.str(), names));
       }
       obj[std::string(name.str())] = check(*it, v, field_path);
     }
@@ -153,17 +188,29 @@ struct loader {
       }
       const auto& schema = config_schema();
       auto sec = std::find_if(schema.begin(), schema.end(), [&](const config_section& s) { return s.name == sname; });
-      if (sec == schema.end()) fail(section_node, sname, "unknown section");
+      if (sec == schema.end()) {
+        std::vector<std::string_view> names;
+        for (const auto& sc : schema) names.push_back(sc.name);
+        names.push_back("plugins");
+        fail(section_node, sname, "unknown section" + closest(sname, names));
+      }
       auto table = section_node.as_table();
       if (!table) fail(section_node, sname, "must be a table");
       remember(section_node, sname);
       for (auto&& [key_name, value] : *table) {
         std::string path = sname + "." + std::string(key_name.str());
         auto key = std::find_if(sec->keys.begin(), sec->keys.end(), [&](const config_key& k) { return k.name == key_name.str(); });
-        if (key == sec->keys.end()) fail(value, path, "unknown key");
+        if (key == sec->keys.end()) fail(value, path, "unknown key" + suggestion(key_name.str(), *sec));
+        if (key->not_supported_yet) fail(value, path, "not supported yet by hubd");
         out.values[sname][std::string(key_name.str())] = check(*key, value, path);
       }
     }
+  }
+
+  static std::string suggestion(std::string_view name, const config_section& sec) {
+    std::vector<std::string_view> names;
+    for (const auto& k : sec.keys) names.push_back(k.name);
+    return closest(name, names);
   }
 
   void load_plugins(const toml::node& node) {
@@ -189,6 +236,124 @@ struct loader {
   }
 };
 
+[[noreturn]] void fail_at(const config& cfg, std::string_view path, std::string_view msg) {
+  throw config_error(cfg.where(path) + ": " + std::string(msg));
+}
+
+// JupyterHub's own names for what hubd ships ("localprocess", "jupyterhub.spawner.LocalProcessSpawner"),
+// normalised here once so the rest of hubd only sees registered plugin names. Names of JupyterHub
+// classes hubd has no plugin for are refused with what to use instead.
+struct class_alias {
+  std::vector<std::string_view> names;
+  std::string_view hubd_name;  // empty: refused with `advice`
+  std::string_view advice;
+};
+
+const std::vector<class_alias>& authenticator_aliases() {
+  static const std::vector<class_alias> a = {
+      {{"jupyterhub.auth.DummyAuthenticator", "DummyAuthenticator"}, "dummy", ""},
+      {{"null", "jupyterhub.auth.NullAuthenticator", "NullAuthenticator"}, "",
+       "JupyterHub's NullAuthenticator has no hubd plugin yet; use \"dummy\" with [plugins.dummy] password, or a plugin "
+       "of your own"},
+      {{"default", "pam", "jupyterhub.auth.PAMAuthenticator", "PAMAuthenticator"}, "",
+       "JupyterHub's PAMAuthenticator has no hubd plugin yet; hubd ships \"dummy\" (see docs/plugins.md to write one)"},
+      {{"shared-password", "jupyterhub.authenticators.shared.SharedPasswordAuthenticator", "SharedPasswordAuthenticator"},
+       "",
+       "JupyterHub's SharedPasswordAuthenticator: use authenticator_class = \"dummy\" with [plugins.dummy] password = "
+       "\"...\""},
+  };
+  return a;
+}
+
+const std::vector<class_alias>& spawner_aliases() {
+  static const std::vector<class_alias> a = {
+      {{"default", "localprocess", "LocalProcessSpawner", "jupyterhub.spawner.LocalProcessSpawner"}, "local", ""},
+      {{"simple", "SimpleLocalProcessSpawner", "jupyterhub.spawner.SimpleLocalProcessSpawner"}, "",
+       "JupyterHub's SimpleLocalProcessSpawner: use spawner_class = \"local\" (hubd's local spawner runs servers as "
+       "hubd's own user too; Spawner.notebook_dir sets their folder)"},
+      {{"sudospawner.SudoSpawner", "SudoSpawner"}, "", "sudospawner has no hubd plugin yet; hubd ships \"local\""},
+      {{"systemdspawner.SystemdSpawner", "SystemdSpawner"}, "", "systemdspawner has no hubd plugin yet; hubd ships \"local\""},
+      {{"dockerspawner.DockerSpawner", "DockerSpawner"}, "", "dockerspawner has no hubd plugin yet; hubd ships \"local\""},
+      {{"kubespawner.KubeSpawner", "KubeSpawner"}, "", "kubespawner has no hubd plugin yet; hubd ships \"local\""},
+  };
+  return a;
+}
+
+void normalise_class(config& cfg, const char* key, const std::vector<class_alias>& aliases) {
+  auto& v = cfg.values["JupyterHub"][key];
+  const std::string name = v.get<std::string>();
+  const std::string path = std::string("JupyterHub.") + key;
+  for (const auto& a : aliases)
+    if (std::find(a.names.begin(), a.names.end(), name) != a.names.end()) {
+      if (a.hubd_name.empty()) fail_at(cfg, path, "\"" + name + "\": " + std::string(a.advice));
+      v = std::string(a.hubd_name);
+      return;
+    }
+  if (name.find('.') != std::string::npos)
+    fail_at(cfg, path, "\"" + name + "\" looks like a Python class; hubd names a plugin by its registered name "
+                       "(`hubd plugins` lists them)");
+}
+
+// The folder relative state paths resolve against, and those paths made absolute.
+void apply_data_dir(config& cfg) {
+  auto& jh = cfg.values["JupyterHub"];
+  if (jh["data_dir"].get<std::string>() == ".") return;
+  const auto dir = cfg.data_dir();
+  auto& db = jh["db_url"];
+  constexpr std::string_view sqlite = "sqlite:///";
+  const std::string url = db.get<std::string>();
+  if (url.rfind(sqlite, 0) == 0 && url.size() > sqlite.size() && url[sqlite.size()] != '/' &&
+      url.compare(sqlite.size(), std::string::npos, ":memory:") != 0)
+    db = std::string(sqlite) + (dir / url.substr(sqlite.size())).lexically_normal().string();
+  for (auto [section, key] : {std::pair{"JupyterHub", "cookie_secret_file"}, std::pair{"ConfigurableHTTPProxy", "pid_file"}}) {
+    auto sec = cfg.values.find(section);
+    if (sec == cfg.values.end() || !sec->contains(key) || !(*sec)[key].is_string()) continue;
+    std::filesystem::path p((*sec)[key].get<std::string>());
+    if (!p.empty() && p.is_relative()) (*sec)[key] = (dir / p).lexically_normal().string();
+  }
+}
+
+// Checks that need more than one key, or more than the type: the file's line is named as always.
+void check_semantics(config& cfg) {
+  normalise_class(cfg, "authenticator_class", authenticator_aliases());
+  normalise_class(cfg, "spawner_class", spawner_aliases());
+
+  const auto& auth = cfg.values["Authenticator"];
+  if (const auto pattern = auth["username_pattern"].get<std::string>(); !pattern.empty()) {
+    std::regex re;
+    try {
+      re = std::regex(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      fail_at(cfg, "Authenticator.username_pattern", std::string("not a valid regular expression: ") + e.what());
+    }
+    // As JupyterHub at start-up: a configured name the pattern refuses is a config error.
+    for (const char* key : {"admin_users", "allowed_users"})
+      for (const auto& n : auth[key])
+        if (!std::regex_search(n.get<std::string>(), re, std::regex_constants::match_continuous))
+          fail_at(cfg, std::string("Authenticator.") + key,
+                  "\"" + n.get<std::string>() + "\" does not match Authenticator.username_pattern");
+  }
+
+  const bool trusted = cfg.values["JupyterHub"]["trust_user_provided_tokens"].get<bool>();
+  const std::size_t min_token = trusted ? 8 : untrusted_token_min_length;
+  const auto& services = cfg.values["JupyterHub"]["services"];
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    const auto& s = services[i];
+    const std::string key = "JupyterHub.services[" + std::to_string(i) + "]";
+    if (s.contains("oauth_roles"))
+      fail_at(cfg, key + ".oauth_roles",
+              "deprecated since JupyterHub 3.0 and not supported by hubd: list the scopes in oauth_client_allowed_scopes");
+    if (s.contains("api_token") && s["api_token"].get<std::string>().size() < min_token)
+      fail_at(cfg, key + ".api_token",
+              "must be at least " + std::to_string(min_token) + " characters" +
+                  (trusted ? std::string()
+                           : std::string(" (hubd stores tokens as an unsalted digest, so a configured token must be long; "
+                                         "generate one with `openssl rand -hex 32`, or set "
+                                         "JupyterHub.trust_user_provided_tokens = true to allow 8)")));
+  }
+  apply_data_dir(cfg);
+}
+
 json defaults_json() {
   json values = json::object();
   for (const auto& section : config_schema()) {
@@ -213,6 +378,7 @@ config load_toml(std::string_view text, std::string source, std::filesystem::pat
     throw config_error(s.str());
   }
   loader{std::move(source), cfg}.load(root);
+  check_semantics(cfg);
   return cfg;
 }
 
@@ -234,6 +400,8 @@ std::string config::where(std::string_view key_path) const {
 std::filesystem::path config::base_dir() const {
   return file.empty() ? std::filesystem::current_path() : std::filesystem::absolute(file).parent_path();
 }
+
+std::filesystem::path config::data_dir() const { return resolve_path(get("JupyterHub", "data_dir").get<std::string>()); }
 
 std::filesystem::path config::resolve_path(std::string_view p) const {
   std::filesystem::path path(p);
@@ -278,6 +446,10 @@ std::string generate_default_config() {
   for (const auto& section : config_schema()) {
     s << "\n# " << section.doc << "\n[" << section.name << "]\n";
     for (const auto& key : section.keys) {
+      if (key.not_supported_yet) {
+        s << "# " << key.name << ": not supported yet by hubd (naming it is an error)\n";
+        continue;
+      }
       s << "# " << key.doc << "\n";
       if (key.kind == value_kind::array_of_tables) {
         s << "# [[" << section.name << "." << key.name << "]]";

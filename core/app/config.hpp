@@ -40,6 +40,9 @@ struct config_key {
   std::string_view doc;
   std::vector<config_key> fields = {};  // for array_of_tables / table_of_tables
   bool extra_fields_warn = false;        // unknown nested fields only warn (as JupyterHub does)
+  // JupyterHub has the key but hubd does not implement it yet: naming it in a file is an error
+  // ("not supported yet by hubd"), and generate-config says so instead of showing a default.
+  bool not_supported_yet = false;
 };
 
 struct config_section {
@@ -73,10 +76,19 @@ struct config {
   std::filesystem::path base_dir() const;
   // Resolve a path-valued setting against base_dir().
   std::filesystem::path resolve_path(std::string_view p) const;
+  // JupyterHub.data_dir resolved against base_dir(): the folder relative state paths (db_url's
+  // SQLite file, cookie_secret_file, ConfigurableHTTPProxy.pid_file) are resolved against. The
+  // loader already rewrote those settings to absolute paths when data_dir is not ".".
+  std::filesystem::path data_dir() const;
   // The folders and files scanned for plugins, in order: the shipped folder beside the executable
   // (<exe_dir>/../lib/hubd/plugins), JupyterHub.plugins_dir, then JupyterHub.plugin_paths.
   std::vector<std::filesystem::path> plugin_folders() const;
 };
+
+// A token written in the config (a service's api_token) is stored as one unsalted digest, as
+// every hubd token is, so unless JupyterHub.trust_user_provided_tokens vouches for it, it must be
+// at least this long (with it: JupyterHub's minimum, 8).
+inline constexpr std::size_t untrusted_token_min_length = 16;
 
 config load_config_file(const std::filesystem::path& file);
 config load_config_text(std::string_view toml_text, std::string_view source_name = "config");

@@ -8,6 +8,11 @@ namespace {
 using nlohmann::json;
 using k = value_kind;
 
+config_key later(config_key key) {
+  key.not_supported_yet = true;
+  return key;
+}
+
 std::vector<config_key> role_fields() {
   return {
       {"name", k::string, nullptr, "role name: 3-255 lowercase characters"},
@@ -32,7 +37,7 @@ std::vector<config_key> service_fields() {
       {"oauth_client_id", k::string, nullptr, "OAuth client id (must start with service-)"},
       {"oauth_redirect_uri", k::string, nullptr, "OAuth redirect URI (default <prefix>oauth_callback)"},
       {"oauth_client_allowed_scopes", k::string_list, json::array(), "scopes the service may request"},
-      {"oauth_roles", k::string_list, nullptr, "deprecated: roles whose scopes it may request"},
+      {"oauth_roles", k::string_list, nullptr, "deprecated since JupyterHub 3.0, refused: use oauth_client_allowed_scopes"},
       {"oauth_no_confirm", k::boolean, false, "skip the OAuth confirmation page"},
       {"display", k::boolean, true, "list it on the home page"},
       {"info", k::table, json::object(), "free information shown in the service model"},
@@ -50,7 +55,8 @@ std::vector<config_section> make_schema() {
            {"base_url", k::string, "/", "URL prefix of everything hubd serves"},
            {"public_url", k::string, "", "the public URL people use, if known"},
            {"db_url", k::string, "sqlite:///jupyterhub.sqlite", "database: sqlite:///path (relative to the config file)"},
-           {"data_dir", k::string, ".", "hubd: folder for the database and secrets when paths are relative"},
+           {"data_dir", k::string, ".",
+            "hubd: folder (relative to the config file) that relative db_url, cookie_secret_file and pid_file paths resolve against"},
            {"cookie_secret_file", k::string, "jupyterhub_cookie_secret", "file holding the cookie secret (mode 0600)"},
            {"cookie_max_age_days", k::number, 14, "login cookie lifetime"},
            {"cookie_host_prefix_enabled", k::boolean, false, "use __Host- cookie names"},
@@ -81,13 +87,14 @@ std::vector<config_section> make_schema() {
            {"cleanup_servers", k::boolean, true, "stop servers when hubd shuts down"},
            {"cleanup_proxy", k::boolean, true, "stop the proxy hubd started when hubd shuts down"},
            {"admin_access", k::boolean, false, "deprecated: admins may access users' servers"},
-           {"authenticate_prometheus", k::boolean, true, "require read:metrics for /metrics"},
+           later({"authenticate_prometheus", k::boolean, true, "require read:metrics for /metrics"}),
            {"activity_resolution", k::integer, 30, "seconds between activity updates of one token"},
-           {"last_activity_interval", k::integer, 300, "seconds between proxy activity checks"},
+           {"last_activity_interval", k::integer, 300, "seconds between copying proxy activity onto users and servers (0: never)"},
            {"slow_spawn_timeout", k::number, 10, "seconds an API spawn request waits before answering 202"},
            {"slow_stop_timeout", k::number, 10, "seconds an API stop request waits before answering 202"},
-           {"user_redirect_limit", k::integer, 4, "redirect loop limit on /hub/user/"},
-           {"trust_user_provided_tokens", k::boolean, false, "hash configured tokens with 1 round"},
+           {"user_redirect_limit", k::integer, 4, "redirects of /hub/user/... to a running server before an error page (loop guard)"},
+           {"trust_user_provided_tokens", k::boolean, false,
+            "configured tokens are known to be random: allow them from 8 characters (false: at least 16)"},
            {"ssl_cert", k::string, "", "TLS certificate (PEM) for hubd's listener"},
            {"ssl_key", k::string, "", "TLS key (PEM) for hubd's listener"},
            {"log_level", k::string, "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL"},
@@ -115,10 +122,10 @@ std::vector<config_section> make_schema() {
            {"auto_login", k::boolean, false, "skip the login page, go to the authenticator's login URL"},
            {"auto_login_oauth2_authorize", k::boolean, false, "auto_login for OAuth authorize requests"},
            {"delete_invalid_users", k::boolean, false, "delete users the authenticator no longer accepts"},
-           {"username_pattern", k::string, "", "regular expression usernames must match"},
+           {"username_pattern", k::string, "", "regular expression usernames must match from their start (as Python's re.match)"},
            {"username_map", k::string_map, json::object(), "map of login names to hub usernames"},
-           {"refresh_pre_spawn", k::boolean, false, "refresh auth before spawning"},
-           {"auth_refresh_age", k::integer, 300, "seconds before auth is refreshed"},
+           later({"refresh_pre_spawn", k::boolean, false, "refresh auth before spawning"}),
+           later({"auth_refresh_age", k::integer, 300, "seconds before auth is refreshed"}),
        }},
       {"Spawner",
        "How single-user servers are started. The spawner plugin is named by JupyterHub.spawner_class.",

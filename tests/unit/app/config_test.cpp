@@ -52,10 +52,13 @@ admin_users = ["root"]
 }
 
 TEST_CASE("unknown keys and sections are errors naming the file line") {
-  CHECK(error_of("[JupyterHub]\nbase_url = \"/\"\nbind_ur = \"x\"\n") == "hub.toml:3: JupyterHub.bind_ur: unknown key");
+  CHECK(error_of("[JupyterHub]\nbase_url = \"/\"\nbind_ur = \"x\"\n") ==
+        "hub.toml:3: JupyterHub.bind_ur: unknown key (did you mean bind_url?)");
+  CHECK(error_of("[JupyterHub]\nzzzzzz = 1\n") == "hub.toml:2: JupyterHub.zzzzzz: unknown key");
   CHECK(error_of("[NotAThing]\nx = 1\n") == "hub.toml:1: NotAThing: unknown section");
+  CHECK(error_of("[Authenticatr]\nx = 1\n") == "hub.toml:1: Authenticatr: unknown section (did you mean Authenticator?)");
   CHECK(error_of("[[JupyterHub.load_roles]]\nname = \"a\"\nscope = []\n") ==
-        "hub.toml:3: JupyterHub.load_roles[0].scope: unknown key");
+        "hub.toml:3: JupyterHub.load_roles[0].scope: unknown key (did you mean scopes?)");
 }
 
 TEST_CASE("wrong types are errors naming the expected type") {
@@ -87,4 +90,65 @@ TEST_CASE("the generated default config loads back unchanged") {
   auto text = hubd::core::app::generate_default_config();
   auto cfg = load_config_text(text, "generated.toml");
   CHECK(cfg.values == load_config_text("", "empty.toml").values);
+}
+
+TEST_CASE("keys whose feature hubd lacks are refused naming key and line") {
+  CHECK(error_of("[Authenticator]\nrefresh_pre_spawn = true\n") ==
+        "hub.toml:2: Authenticator.refresh_pre_spawn: not supported yet by hubd");
+  CHECK(error_of("[Authenticator]\n\nauth_refresh_age = 300\n") ==
+        "hub.toml:3: Authenticator.auth_refresh_age: not supported yet by hubd");
+  CHECK(error_of("[JupyterHub]\nauthenticate_prometheus = false\n") ==
+        "hub.toml:2: JupyterHub.authenticate_prometheus: not supported yet by hubd");
+  auto text = hubd::core::app::generate_default_config();
+  CHECK(text.find("# refresh_pre_spawn: not supported yet by hubd") != std::string::npos);
+  CHECK(text.find("refresh_pre_spawn = ") == std::string::npos);
+}
+
+TEST_CASE("JupyterHub class names become hubd plugin names, or are refused naming the hubd equivalent") {
+  auto cfg = load_config_text(
+      "[JupyterHub]\nauthenticator_class = \"jupyterhub.auth.DummyAuthenticator\"\nspawner_class = \"localprocess\"\n",
+      "hub.toml");
+  CHECK(cfg.get("JupyterHub", "authenticator_class") == "dummy");
+  CHECK(cfg.get("JupyterHub", "spawner_class") == "local");
+  CHECK(load_config_text("[JupyterHub]\nspawner_class = \"jupyterhub.spawner.LocalProcessSpawner\"\n")
+            .get("JupyterHub", "spawner_class") == "local");
+  auto simple = error_of("[JupyterHub]\nspawner_class = \"simple\"\n");
+  CHECK(simple.rfind("hub.toml:2: JupyterHub.spawner_class: \"simple\": ", 0) == 0);
+  CHECK(simple.find("spawner_class = \"local\"") != std::string::npos);
+  CHECK(error_of("[JupyterHub]\nspawner_class = \"dockerspawner.DockerSpawner\"\n").find("hubd ships \"local\"") !=
+        std::string::npos);
+  CHECK(error_of("[JupyterHub]\nauthenticator_class = \"oauthenticator.GitHubOAuthenticator\"\n")
+            .find("looks like a Python class") != std::string::npos);
+  // A name hubd does not know may be a plugin's: the plugin registry decides.
+  CHECK(load_config_text("[JupyterHub]\nspawner_class = \"docker\"\n").get("JupyterHub", "spawner_class") == "docker");
+}
+
+TEST_CASE("username_pattern is a regular expression checked at load") {
+  CHECK(error_of("[Authenticator]\nusername_pattern = \"[a-z\"\n")
+            .rfind("hub.toml:2: Authenticator.username_pattern: not a valid regular expression", 0) == 0);
+  CHECK(error_of("[Authenticator]\nusername_pattern = \"^[a-z]+$\"\nadmin_users = [\"Bob1\"]\n") ==
+        "hub.toml:3: Authenticator.admin_users: \"Bob1\" does not match Authenticator.username_pattern");
+  CHECK_NOTHROW(load_config_text("[Authenticator]\nusername_pattern = \"[a-z]+\"\nallowed_users = [\"bob1\"]\n"));
+}
+
+TEST_CASE("configured tokens: at least 16 characters unless trust_user_provided_tokens") {
+  const std::string svc = "[[JupyterHub.services]]\nname = \"s\"\napi_token = \"short-token\"\n";
+  CHECK(error_of(svc).rfind("hub.toml:3: JupyterHub.services[0].api_token: must be at least 16 characters", 0) == 0);
+  CHECK_NOTHROW(load_config_text("[JupyterHub]\ntrust_user_provided_tokens = true\n" + svc));
+  CHECK(error_of("[JupyterHub]\ntrust_user_provided_tokens = true\n[[JupyterHub.services]]\nname = \"s\"\napi_token = "
+                 "\"1234567\"\n") == "hub.toml:5: JupyterHub.services[0].api_token: must be at least 8 characters");
+  CHECK(error_of("[[JupyterHub.services]]\nname = \"s\"\noauth_roles = [\"admin\"]\n")
+            .rfind("hub.toml:3: JupyterHub.services[0].oauth_roles: deprecated since JupyterHub 3.0", 0) == 0);
+}
+
+TEST_CASE("data_dir: relative state paths resolve against it, it against the config folder") {
+  auto cfg = load_config_text("[JupyterHub]\ndata_dir = \"state\"\ndb_url = \"sqlite:///hub.sqlite\"\n"
+                              "cookie_secret_file = \"secret\"\n");
+  auto dir = std::filesystem::current_path() / "state";
+  CHECK(cfg.data_dir() == dir);
+  CHECK(cfg.get("JupyterHub", "db_url") == "sqlite:///" + (dir / "hub.sqlite").string());
+  CHECK(cfg.get("JupyterHub", "cookie_secret_file") == (dir / "secret").string());
+  auto abs = load_config_text("[JupyterHub]\ndata_dir = \"state\"\ndb_url = \"sqlite:////tmp/x.sqlite\"\n");
+  CHECK(abs.get("JupyterHub", "db_url") == "sqlite:////tmp/x.sqlite");
+  CHECK(load_config_text("").get("JupyterHub", "db_url") == "sqlite:///jupyterhub.sqlite");
 }
