@@ -23,6 +23,7 @@
 #include "core/store/cookie_secret.hpp"
 #include "core/store/crypt_keeper.hpp"
 #include "core/store/db_url.hpp"
+#include "core/app/username_rule.hpp"
 #include "core/store/sqlite_store.hpp"
 // spawn layer
 #include "core/api/permissions.hpp"
@@ -93,6 +94,8 @@ struct hub_app::parts {
   std::condition_variable cv;
   bool shutdown_requested = false;
   bool stopped = false;
+  // POST /hub/api/shutdown's `proxy` and `servers` (unset: cleanup_proxy and cleanup_servers decide).
+  std::optional<bool> shutdown_proxy, shutdown_servers;
 
   void request_shutdown() {
     {
@@ -184,12 +187,12 @@ void hub_app::start() {
   for (const auto& w : warnings) spdlog::warn("config: {}", w);
   for (const auto& w : report.warnings) spdlog::warn("config: {}", w);
   load_managed_roles();
+  check_existing_users(cfg_, *p.model, make_username_rule(cfg_, p.authenticator), *p.authenticator);
 
   // HTTP.
   p.io = std::make_unique<http::io_pool>(io_threads_from(jh));
   http::router_options ropts;
   ropts.base_url = normalized_base_url(jh.at("base_url"));
-  ropts.version = HUBD_VERSION;
   p.router = std::make_unique<http::router>(ropts);
   wire_api(ropts.base_url);
   wire_pages();
@@ -269,8 +272,8 @@ void hub_app::wire_api(const std::string& base_url) {
   p.api->authenticator.normalize_username = [authenticator](std::string_view name) {
     return authenticator->normalize_username(name);
   };
-  p.api->authenticator.validate_username = [authenticator](std::string_view name) {
-    return !authenticator->validate_username(name).has_value();
+  p.api->authenticator.validate_username = [rule = make_username_rule(cfg_, authenticator)](std::string_view name) {
+    return !rule(name).has_value();
   };
   p.api->authenticator.authenticate = [authenticator](const nlohmann::json& auth,
                                                       std::function<void(std::optional<std::string>)> done) {
@@ -282,7 +285,14 @@ void hub_app::wire_api(const std::string& base_url) {
     });
   };
   p.api->authenticator.class_name = authenticator->name();
-  p.api->shutdown = [&p](bool, bool) { p.request_shutdown(); };
+  p.api->shutdown = [&p](bool proxy, bool servers) {
+    {
+      std::lock_guard lock(p.mutex);
+      p.shutdown_proxy = proxy;
+      p.shutdown_servers = servers;
+    }
+    p.request_shutdown();
+  };
   api::register_api_routes(*p.router, *p.api);
 }
 
@@ -304,7 +314,9 @@ void hub_app::wire_pages() {
     authenticator->authenticate(std::move(data), std::move(done));
   };
   port.normalize_username = [authenticator](std::string_view n) { return authenticator->normalize_username(n); };
-  port.validate_username = [authenticator](std::string_view n) { return authenticator->validate_username(n); };
+  port.validate_username = make_username_rule(cfg_, authenticator);
+  // A redirect-based authenticator's login URL (its login_url op) drives auto_login and the button.
+  if (authenticator->implements("login_url")) port.login_url = authenticator->login_url(p.web->options.hub_prefix);
   if (authenticator->implements("check_blocked"))
     port.check_blocked = [authenticator](nlohmann::json in, plugins::op_callback done) {
       authenticator->check_blocked(std::move(in), std::move(done));
@@ -381,6 +393,8 @@ struct spawn_layer {
   std::unique_ptr<spawn::server_manager> manager;
   std::unique_ptr<boost::asio::steady_timer> route_timer;
   std::chrono::milliseconds route_interval{300'000};
+  std::unique_ptr<boost::asio::steady_timer> activity_timer;
+  std::chrono::milliseconds activity_interval{300'000};  // JupyterHub.last_activity_interval (0: never)
   bool cleanup_proxy = true;
   std::mutex mutex;
   bool stopped = false;
@@ -396,6 +410,21 @@ struct spawn_layer {
       auto self = weak.lock();
       if (!self) return;
       self->check_routes(weak);
+    });
+  }
+
+  void arm_activity(std::weak_ptr<spawn_layer> weak) {
+    std::lock_guard lk(mutex);
+    if (stopped || !chp || !activity_timer || activity_interval.count() <= 0) return;
+    activity_timer->expires_after(activity_interval);
+    activity_timer->async_wait([weak](const boost::system::error_code& ec) {
+      if (ec) return;
+      auto self = weak.lock();
+      if (!self) return;
+      self->manager->update_activity([weak](std::string err) {
+        if (!err.empty()) spdlog::warn("proxy: reading route activity failed: {}", err);
+        if (auto s = weak.lock()) s->arm_activity(weak);
+      });
     });
   }
 
@@ -480,6 +509,8 @@ void hub_app::wire_spawn() {
     layer->route_interval =
         std::chrono::milliseconds(static_cast<long long>(c.value("check_routes_interval", 300.0) * 1000));
     layer->route_timer = std::make_unique<boost::asio::steady_timer>(p.io->context());
+    layer->activity_interval = std::chrono::seconds(jh.at("last_activity_interval").get<long long>());
+    layer->activity_timer = std::make_unique<boost::asio::steady_timer>(p.io->context());
     layer->chp = std::make_unique<proxy::chp_proxy>(*p.io, *layer->client, std::move(o));
     hub_route = proxy::route{settings.base_url, hub_url, proxy::hub_route_data()};
   } else if (proxy_class != "none") {
@@ -564,6 +595,9 @@ void hub_app::wire_spawn() {
   };
   port.stop_all = [manager](std::string user, std::function<void()> done) { manager->stop_all(user, std::move(done)); };
   port.last_failure = [manager](std::string user, std::string server) { return manager->last_failure(user, server); };
+  // Spawner.options_form: the HTML the spawn page shows before starting (JupyterHub's string form).
+  if (auto form = cfg_.get("Spawner", "options_form").get<std::string>(); !form.empty())
+    port.options_form = [form](const std::string&, const std::string&) { return form; };
 }
 
 void hub_app::start_spawn() {
@@ -581,6 +615,7 @@ void hub_app::start_spawn() {
   }
   layer->manager->resume();
   if (layer->chp) layer->check_routes(layer);  // adds the hub route now, then every check_routes_interval
+  if (layer->chp) layer->arm_activity(layer);
 }
 
 void hub_app::stop_spawn() {
@@ -592,9 +627,17 @@ void hub_app::stop_spawn() {
     if (layer->stopped) return;
     layer->stopped = true;
     if (layer->route_timer) layer->route_timer->cancel();
+    if (layer->activity_timer) layer->activity_timer->cancel();
   }
-  layer->manager->shutdown();
-  if (layer->chp && layer->cleanup_proxy) layer->chp->stop();
+  std::optional<bool> servers, proxy;
+  {
+    std::lock_guard lock(p.mutex);
+    servers = p.shutdown_servers;
+    proxy = p.shutdown_proxy;
+  }
+  if (servers) layer->manager->shutdown(*servers);
+  else layer->manager->shutdown();
+  if (layer->chp && proxy.value_or(layer->cleanup_proxy)) layer->chp->stop();
 }
 
 // ==== end of the spawn layer ===================================================================

@@ -1023,7 +1023,6 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
     auto self = shared_from_this();
     deps.proxy->get_all_routes([self, done](proxy::route_table current, std::string err) {
       if (!err.empty()) return done(err);
-      self->record_route_activity(current);
       std::set<std::string> pending;
       {
         std::lock_guard lk(self->mutex);
@@ -1050,6 +1049,17 @@ struct server_manager::impl : std::enable_shared_from_this<impl> {
         spdlog::warn("proxy-route-repaired: deleting stale route {}", spec);
         self->deps.proxy->delete_route(spec, step);
       }
+    });
+  }
+
+  // JupyterHub's update_last_activity, on its own interval (last_activity_interval), apart from
+  // the route check: the idle culler's view of who is busy depends on this cadence alone.
+  void update_activity(std::function<void(std::string)> done) {
+    if (!deps.proxy) return post([done] { done({}); });
+    auto self = shared_from_this();
+    deps.proxy->get_all_routes([self, done](proxy::route_table current, std::string err) {
+      if (err.empty()) self->record_route_activity(current);
+      done(err);
     });
   }
 
@@ -1155,6 +1165,7 @@ std::optional<std::string> server_manager::last_failure(const std::string& user,
 void server_manager::claim_recorded() { impl_->claim_recorded(); }
 void server_manager::resume() { impl_->resume(); }
 void server_manager::check_routes(std::function<void(std::string)> done) { impl_->check_routes(std::move(done)); }
+void server_manager::update_activity(std::function<void(std::string)> done) { impl_->update_activity(std::move(done)); }
 std::vector<proxy::route> server_manager::wanted_routes() const { return impl_->wanted_routes(); }
 void server_manager::shutdown() { impl_->shutdown(impl_->settings.cleanup_servers); }
 void server_manager::shutdown(bool stop_servers) { impl_->shutdown(stop_servers); }

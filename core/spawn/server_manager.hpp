@@ -109,6 +109,8 @@ public:
   void resume();
   // The proxy's routes against what should be there (adds missing, removes stale). done(error).
   void check_routes(std::function<void(std::string error)> done);
+  // Proxy traffic as activity (the routes' last_activity stamps onto servers and users). done(error).
+  void update_activity(std::function<void(std::string error)> done);
   // What check_routes wants: the hub route plus one per ready server.
   std::vector<proxy::route> wanted_routes() const;
   // Shutdown (main thread, blocking, bounded): stops the poll timer, cancels every pending spawn

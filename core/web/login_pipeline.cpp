@@ -12,6 +12,41 @@ namespace {
 
 constexpr const char* invalid_login = "Invalid username or password";
 
+// A refusal message from the authenticator is shown on the login page (the template escapes it);
+// a plugin cannot flood the page with it.
+constexpr std::size_t max_refusal_message = 200;
+// The attempted name in log lines: anyone can type anything into the form.
+constexpr std::size_t max_logged_name = 64;
+
+// Cuts at a UTF-8 character boundary so the page never shows half a character.
+std::string cap_utf8(std::string s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  return s + "…";
+}
+
+}  // namespace
+
+std::string loggable_name(std::string_view raw) {
+  if (raw.empty()) return "(unknown)";
+  std::string out;
+  for (std::size_t i = 0; i < raw.size() && i < max_logged_name; ++i) {
+    auto c = static_cast<unsigned char>(raw[i]);
+    if (c < 0x20 || c == 0x7f || c == '\\') {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += c == '\\' ? std::string("\\\\") : std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (raw.size() > max_logged_name) out += "...";
+  return out;
+}
+
+namespace {
+
 struct login_run : std::enable_shared_from_this<login_run> {
   web_context& ctx;
   login_callback done;
@@ -22,8 +57,10 @@ struct login_run : std::enable_shared_from_this<login_run> {
 
   login_run(web_context& c, login_callback d) : ctx(c), done(std::move(d)) {}
 
+  std::string attempted;  // the name as typed, for the refusal log line before normalisation
+
   void fail(int status, std::string message, std::string_view why) {
-    spdlog::warn("login: refused for {}: {}", name.empty() ? "(unknown)" : name, why);
+    spdlog::warn("login: refused for {}: {}", loggable_name(name.empty() ? attempted : name), why);
     login_result r;
     r.status = status;
     r.message = std::move(message);
@@ -46,9 +83,14 @@ struct login_run : std::enable_shared_from_this<login_run> {
     if (auto it = ctx.options.username_map.find(name); it != ctx.options.username_map.end()) name = it->second;
     if (auto bad = validate(name)) return fail(403, invalid_login, "invalid username: " + *bad);
     auth["name"] = name;
+    // As JupyterHub: with manage_groups the auth model must say something about groups; null
+    // means "leave memberships as they are", a missing key means the authenticator does not
+    // support manage_groups, which is a configuration mistake and refuses the login.
     if (ctx.options.manage_groups && !auth.contains("groups"))
-      return fail(500, "Login failed: the authenticator did not return groups",
-                  "manage_groups is on and the auth model has no 'groups'");
+      return fail(403,
+                  "Login failed: Authenticator.manage_groups is enabled, but the authenticator (" + ctx.authenticator.name +
+                      ") returned no groups. Ask the hub's administrator.",
+                  "manage_groups is on and the auth model has no 'groups' (null leaves memberships unchanged)");
     check_blocked();
   }
 
@@ -309,10 +351,17 @@ struct login_run : std::enable_shared_from_this<login_run> {
 
 void run_login(web_context& ctx, nlohmann::json login_data, login_callback done) {
   auto run = std::make_shared<login_run>(ctx, std::move(done));
+  if (auto u = login_data.find("username"); u != login_data.end() && u->is_string()) run->attempted = u->get<std::string>();
   if (!ctx.authenticator.authenticate) return run->fail(500, "Login failed", "no authenticator configured");
   ctx.authenticator.authenticate(std::move(login_data), [run](plugins::op_result r) {
     if (!r.ok()) {
-      if (r.status == plugins::op_status::denied) return run->fail(403, invalid_login, "the authenticator said no");
+      if (r.status == plugins::op_status::denied) {
+        // The authenticator's own words ("account locked", "use your university login") when it gave any.
+        bool own = r.value.is_object() && r.value.contains("message") && r.value["message"].is_string() &&
+                   !r.value["message"].get<std::string>().empty();
+        auto message = own ? cap_utf8(r.value["message"].get<std::string>(), max_refusal_message) : std::string(invalid_login);
+        return run->fail(403, std::move(message), own ? "the authenticator said no: " + loggable_name(message) : "the authenticator said no");
+      }
       return run->fail(403, invalid_login, "authenticate " + std::string(plugins::to_string(r.status)) + ": " + r.message);
     }
     run->start(std::move(r.value));

@@ -22,6 +22,10 @@ struct login_result {
 
 using login_callback = std::function<void(login_result)>;
 
+// A name someone typed, fit for a log line: at most 64 bytes ("..." after), control characters
+// and backslashes escaped (\x0a, \\), "(unknown)" when empty.
+std::string loggable_name(std::string_view raw);
+
 // The whole sequence from the login form's data ({"username", "password", ...}).
 void run_login(web_context& ctx, nlohmann::json login_data, login_callback done);
 

@@ -57,10 +57,25 @@ void login_get(web_context& ctx, const request_ptr& req, responder res) {
     if (!who->session_id.empty()) set_login_cookies(ctx, *req, r, *who->user, who->session_id);
     return void(res(std::move(r)));
   }
-  if (ctx.options.auto_login && !ctx.authenticator.login_url.empty()) {
-    auto url = ctx.authenticator.login_url;
-    if (!next.empty()) url += (url.find('?') == std::string::npos ? "?next=" : "&next=") + http::percent_encode(next);
-    return void(res(http::redirect_response(url)));
+  if (ctx.options.auto_login) {
+    const auto& url_in = ctx.authenticator.login_url;
+    if (!url_in.empty() && url_in != ctx.options.hub_prefix + "login") {
+      auto url = url_in;
+      if (!next.empty()) url += (url.find('?') == std::string::npos ? "?next=" : "&next=") + http::percent_encode(next);
+      return void(res(http::redirect_response(url)));
+    }
+    // As JupyterHub: auto_login without a login URL of its own means the credentials are already in
+    // the request (a REMOTE_USER-style header set by a front proxy): authenticate it as it is.
+    nlohmann::json headers = nlohmann::json::object();
+    for (const auto& [k, v] : req->headers)
+      if (!http::iequals(k, "cookie") && !http::iequals(k, "authorization")) headers[k] = v;
+    nlohmann::json data{{"username", ""}, {"password", ""}, {"headers", std::move(headers)}};
+    return run_login(ctx, std::move(data), [&ctx, req, res, next](login_result r) {
+      if (!r.ok) return void(res(error_page(ctx, *req, r.status, r.message)));
+      auto out = http::redirect_response(next.empty() ? default_next(ctx, *r.user) : next);
+      set_login_cookies(ctx, *req, out, *r.user, r.session_id);
+      res(std::move(out));
+    });
   }
   res(render_page(ctx, *req, std::nullopt, "login", login_data(ctx, next, "", "")));
 }
@@ -316,24 +331,100 @@ void spawn_pending(web_context& ctx, const request_ptr& req, responder res, cons
   res(render_page(ctx, *req, who, "not_running", std::move(d), 424));
 }
 
-void user_redirect(web_context& ctx, const request_ptr& req, responder res, const browser_identity& who) {
-  auto url = server_url(ctx, who.user->name, "");
-  std::string rest(req->param("path"));
-  // Re-encode each decoded segment so nothing in the path can leave /user/<me>/.
+// Re-encodes each decoded segment so nothing in the path can leave the prefix it is appended to;
+// nullopt for a ".." segment.
+std::optional<std::string> encode_rest(const std::string& rest) {
   std::string encoded;
   std::size_t start = 0;
   while (start <= rest.size()) {
     auto slash = rest.find('/', start);
     auto seg = rest.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (seg == "..") return void(res(error_page(ctx, *req, 400, "Invalid path")));
+    if (seg == "..") return std::nullopt;
     if (seg != ".") encoded += http::percent_encode(seg);
     if (slash == std::string::npos) break;
     encoded += "/";
     start = slash + 1;
   }
-  url += encoded;
+  return encoded;
+}
+
+void user_redirect(web_context& ctx, const request_ptr& req, responder res, const browser_identity& who) {
+  auto url = server_url(ctx, who.user->name, "");
+  auto encoded = encode_rest(std::string(req->param("path")));
+  if (!encoded) return void(res(error_page(ctx, *req, 400, "Invalid path")));
+  url += *encoded;
   if (!req->query_string.empty()) url += "?" + req->query_string;
   res(http::redirect_response(url));
+}
+
+// /hub/user/NAME/... : JupyterHub's UserUrlHandler. A request lands here when the proxy has no route
+// for the server (not running, pending, or the route is not there yet). A ready server is redirected
+// back to /user/NAME/... with `redirects` counted in the query; at user_redirect_limit the loop (a
+// proxy that never routes) ends with an error page instead of the browser's own loop error.
+void user_url(web_context& ctx, const request_ptr& req, responder res, const browser_identity& who) {
+  std::string user(req->param("user"));
+  std::string path(req->param("path"));
+  auto target_user = user == who.user->name ? who.user : ctx.model.find_user(user);
+  std::string server;
+  if (ctx.options.allow_named_servers && target_user) {
+    auto first = path.substr(0, path.find('/'));
+    if (!first.empty() && ctx.model.find_server(user, first)) server = first;
+  }
+  if (user != who.user->name) {
+    auto held = user_scope_set(ctx.model, ctx.scopes, who.user->name);
+    model_membership mm(ctx.model);
+    if (!rbac::has_scope(held, rbac::id(rbac::builtin::access_servers), rbac::resource_ref::server(user, server), &mm))
+      return void(res(error_page(ctx, *req, 404, "No access to resources or resources not found")));
+    if (!target_user) return void(res(error_page(ctx, *req, 404, "No such user " + user)));
+  }
+  auto s = ctx.model.find_server(user, server);
+  const auto suffix = http::percent_encode(user) + (server.empty() ? "" : "/" + http::percent_encode(server));
+  if (s && s->started && !s->pending) {
+    long long redirects = 0;
+    std::string rest;  // the query without `redirects`
+    for (const auto& [k, v] : req->query) {
+      if (k == "redirects") {
+        try {
+          redirects = std::stoll(v);
+        } catch (const std::exception&) {
+          redirects = 0;
+        }
+        continue;
+      }
+      rest += (rest.empty() ? "" : "&") + http::percent_encode(k) + "=" + http::percent_encode(v);
+    }
+    if (redirects >= ctx.options.user_redirect_limit) {
+      spdlog::warn("pages: redirect loop detected for {} (the proxy does not route {}user/{}/)", who.user->name,
+                   ctx.options.base_url, suffix);
+      return void(res(error_page(ctx, *req, 500,
+                                 "Redirect loop detected. The proxy did not route this server after " +
+                                     std::to_string(redirects) + " redirects; try again later or ask the hub's administrator.")));
+    }
+    auto encoded = encode_rest(path);
+    if (!encoded) return void(res(error_page(ctx, *req, 400, "Invalid path")));
+    auto url = ctx.options.base_url + "user/" + http::percent_encode(user) + "/" + *encoded;
+    url += "?" + rest + (rest.empty() ? "" : "&") + "redirects=" + std::to_string(redirects + 1);
+    return void(res(http::redirect_response(url)));
+  }
+  const auto accept = std::string(req->header("Accept").value_or(""));
+  bool api = accept.find("application/json") != std::string::npos && accept.find("text/html") == std::string::npos;
+  for (std::size_t b = 0; !api && b <= path.size();) {
+    auto e = path.find('/', b);
+    api = path.substr(b, e == std::string::npos ? std::string::npos : e - b) == "api";
+    if (e == std::string::npos) break;
+    b = e + 1;
+  }
+  if (api) return void(res(http::error_response(424, "Server " + user + "/" + server + " is not running")));
+  auto next = http::percent_encode(req->target);
+  if (s && s->pending)
+    return void(res(http::redirect_response(ctx.options.hub_prefix + "spawn-pending/" + suffix + "?next=" + next, 303)));
+  auto failure = ctx.spawn.last_failure ? ctx.spawn.last_failure(user, server) : std::nullopt;
+  nlohmann::json d{{"page_title", "Not running - hubd"},
+                   {"server_name", server},
+                   {"spawn_url", ctx.options.hub_prefix + "spawn/" + suffix + "?next=" + next},
+                   {"failed", failure.has_value()},
+                   {"failed_message", failure.value_or("")}};
+  res(render_page(ctx, *req, who, "not_running", std::move(d), 424));
 }
 
 void accept_share_get(web_context& ctx, const request_ptr& req, responder res, const browser_identity& who) {
@@ -448,6 +539,8 @@ void register_page_routes(http::router& router, web_context& ctx) {
   for (const char* p : {"/hub/spawn-pending/{user}", "/hub/spawn-pending/{user}/{server}"})
     router.add("GET", p, logged_in(ctx, spawn_pending));
   router.add("GET", "/hub/user-redirect/{path*}", logged_in(ctx, user_redirect));
+  router.add("GET", "/hub/user/{user}", logged_in(ctx, user_url));
+  router.add("GET", "/hub/user/{user}/{path*}", logged_in(ctx, user_url));
   router.add("GET", "/hub/accept-share", logged_in(ctx, accept_share_get));
   router.add("POST", "/hub/accept-share", logged_in(ctx, accept_share_post));
   router.add("GET", "/hub/health", [](const request_ptr&, responder res) { res(http::empty_response(200)); });

@@ -38,6 +38,7 @@ struct web_options {
   bool shutdown_on_logout = false;
   bool allow_named_servers = false;
   std::int64_t named_server_limit = 0;
+  std::int64_t user_redirect_limit = 4;  // JupyterHub.user_redirect_limit: /hub/user/... loop guard
   std::int64_t token_expires_in_max_seconds = 0;
   // OAuth provider
   bool oauth_require_pkce = false;

@@ -49,6 +49,7 @@ web_options web_options_from_config(const nlohmann::json& config) {
   o.shutdown_on_logout = get_or<bool>(hub, "shutdown_on_logout", false);
   o.allow_named_servers = get_or<bool>(hub, "allow_named_servers", false);
   o.named_server_limit = get_or<std::int64_t>(hub, "named_server_limit_per_user", 0);
+  o.user_redirect_limit = get_or<std::int64_t>(hub, "user_redirect_limit", 4);
   o.token_expires_in_max_seconds = get_or<std::int64_t>(hub, "token_expires_in_max_seconds", 0);
   o.oauth_require_pkce = get_or<bool>(hub, "oauth_require_pkce", false);
   auto oauth_expiry = get_or<std::int64_t>(hub, "oauth_token_expires_in", 0);

@@ -28,6 +28,7 @@ def spawn_config(workdir, proxy_port, api_port, extra_jh="", spawner="", http_ti
 proxy_class = "configurable-http-proxy"
 bind_url = "http://127.0.0.1:{proxy_port}"
 slow_spawn_timeout = {slow_spawn_timeout}
+last_activity_interval = 1
 {extra_jh}
 
 [[JupyterHub.services]]
