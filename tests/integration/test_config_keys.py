@@ -669,6 +669,13 @@ http_timeout = 20
             time.sleep(0.2)
         rep = json.loads(report.read_text())
         env = rep["env"]
+        # jupyterhub-idle-culler's feature detection: a hub >= 1.3 gets ?state= filters instead of
+        # the whole user list every cycle; hubd answers them.
+        version = tuple(int(x) for x in h.api("GET", "/").json()["version"].split(".")[:2])
+        assert version >= (1, 3)
+        ready = h.api("GET", "/users?state=ready", token=ADMIN).json()
+        assert [u["name"] for u in ready] == ["alice"] and "" in ready[0]["servers"]
+        assert "alice" not in [u["name"] for u in h.api("GET", "/users?state=inactive", token=ADMIN).json()]
         assert rep["argv"] == [str(script), "--flag"]  # cmd (python) runs args[0] with args[1:]
         assert env["EXTRA"] == "e" and env["HUBD_TEST_KEEP"] == "kept"
         assert env["JUPYTERHUB_DEFAULT_URL"] == "/lab" and env["JUPYTERHUB_ROOT_DIR"] == str(tmp_path)
