@@ -834,3 +834,21 @@ def test_shutdown_flags(tmp_path, body, proxy_survives, server_survives):
                 os.kill(pid, 9)
             except OSError:
                 pass
+
+
+def test_singleuser_version_check_sees_a_modern_hub(hub_a, caplog):
+    """jupyterhub-singleuser's own check (jupyterhub._version._check_version) against hubd's header:
+    a single-user server of the release hubd implements logs no mismatch; the old 0.1.0 did."""
+    try:
+        from jupyterhub._version import _check_version
+    except ImportError:
+        pytest.skip("jupyterhub (the single-user package) is not installed")
+    import logging
+    log = logging.getLogger("singleuser-check")
+    header = requests.get(f"http://127.0.0.1:{hub_a.port}/jh/hub/api/", timeout=5).headers["X-JupyterHub-Version"]
+    with caplog.at_level(logging.WARNING, logger="singleuser-check"):
+        _check_version(header, "5.4.2", log)
+    assert not [r for r in caplog.records if "redirect loops" in r.getMessage()]
+    with caplog.at_level(logging.WARNING, logger="singleuser-check"):
+        _check_version("0.1.0", "5.4.2", log)
+    assert [r for r in caplog.records if "redirect loops" in r.getMessage()]
