@@ -59,9 +59,7 @@ SPAWN = "tests/integration/test_spawn.py"
 # Keys this walk cannot yet prove here or point at a test for; the list is fixed so that a new key
 # cannot join it silently.
 GAPS = {
-    "JupyterHub.slow_stop_timeout": "needs a server slow to stop",
     "JupyterHub.oauth_token_expires_in": "needs a full OAuth round trip and a clock",
-    "plugins.NAME.enabled": "needs a second hook plugin",
 }
 
 # "here:NAME" names a test function of this file; "refused": test_not_supported_yet.
@@ -106,7 +104,7 @@ KEYS = {
     "JupyterHub.activity_resolution": "here:test_hub_a_identity_and_limits",
     "JupyterHub.last_activity_interval": "here:test_last_activity_interval",
     "JupyterHub.slow_spawn_timeout": ref(SPAWN, "test_named_servers_and_limits"),
-    "JupyterHub.slow_stop_timeout": "gap",
+    "JupyterHub.slow_stop_timeout": "here:test_slow_stop_timeout",
     "JupyterHub.user_redirect_limit": "here:test_user_redirect_limit_and_spawner_keys",
     "JupyterHub.trust_user_provided_tokens": "here:test_refused_keys",
     "JupyterHub.ssl_cert": "here:test_refused_keys",
@@ -156,7 +154,7 @@ KEYS = {
     # [plugins.NAME]
     "plugins.NAME.timeout": ref("tests/integration/test_internal_api.py", "test_timed_out_post_auth_refuses_the_login"),
     "plugins.NAME.roles": ref("tests/integration/test_internal_api.py", "test_internal_api_runs_under_the_plugins_roles"),
-    "plugins.NAME.enabled": "gap",
+    "plugins.NAME.enabled": "here:test_plugin_enabled",
 }
 
 
@@ -852,3 +850,51 @@ def test_singleuser_version_check_sees_a_modern_hub(hub_a, caplog):
     with caplog.at_level(logging.WARNING, logger="singleuser-check"):
         _check_version("0.1.0", "5.4.2", log)
     assert [r for r in caplog.records if "redirect loops" in r.getMessage()]
+
+
+def test_plugin_enabled(tmp_path):
+    """[plugins.NAME] enabled = false keeps the table but does not run the hook plugin."""
+    probe = os.path.join(BUILD_DIR, "tests", "fixtures", "plugins", "fx_api_probe.so")
+    for enabled, runs in (("true", True), ("false", False)):
+        cfg = (f'[JupyterHub]\nplugin_paths = [{toml_str(probe)}]\n\n[plugins.fx_api_probe]\n'
+               f'enabled = {enabled}\nlog = {toml_str(str(tmp_path / "probe.log"))}\n')
+        h = HubProcess(cfg)
+        try:
+            h.start()
+            assert ("hook plugin fx_api_probe enabled" in h.log()) == runs, h.log()[-2000:]
+        finally:
+            h.cleanup()
+
+
+SLOW_STOP = "import signal, time\nsignal.signal(signal.SIGTERM, lambda *a: (time.sleep(1.5), exit(0)))\n"
+
+
+@pytest.mark.parametrize("timeout,status", [("0.1", 202), ("10", 204)])
+def test_slow_stop_timeout(tmp_path, timeout, status):
+    """A server that takes 1.5 s to stop: DELETE answers 202 past slow_stop_timeout, 204 within it."""
+    script = tmp_path / "server.py"
+    script.write_text(SLOW_STOP + SERVER)
+    cfg = f'''
+[JupyterHub]
+slow_stop_timeout = {timeout}
+
+[[JupyterHub.services]]
+name = "admin-svc"
+admin = true
+api_token = "{ADMIN}"
+
+[Spawner]
+cmd = [{toml_str(sys.executable)}, {toml_str(str(script))}]
+environment = {{ REPORT = {toml_str(str(tmp_path / "report.json"))} }}
+'''
+    h = HubProcess(cfg)
+    try:
+        h.start()
+        assert h.api("POST", "/users/alice", token=ADMIN).status_code == 201
+        assert h.api("POST", "/users/alice/server", token=ADMIN).status_code in (201, 202)
+        deadline = time.time() + 20
+        while time.time() < deadline and not h.api("GET", "/users/alice", token=ADMIN).json()["servers"].get("", {}).get("ready"):
+            time.sleep(0.2)
+        assert h.api("DELETE", "/users/alice/server", token=ADMIN).status_code == status
+    finally:
+        h.cleanup()
