@@ -200,11 +200,20 @@ struct loader {
       for (auto&& [key_name, value] : *table) {
         std::string path = sname + "." + std::string(key_name.str());
         auto key = std::find_if(sec->keys.begin(), sec->keys.end(), [&](const config_key& k) { return k.name == key_name.str(); });
-        if (key == sec->keys.end()) fail(value, path, "unknown key" + suggestion(key_name.str(), *sec));
+        if (key == sec->keys.end()) fail(value, path, "unknown key" + moved_key_hint(sname, key_name.str(), *sec));
         if (key->not_supported_yet) fail(value, path, "not supported yet by hubd");
         out.values[sname][std::string(key_name.str())] = check(*key, value, path);
       }
     }
+  }
+
+  // JupyterHub keys hubd spells differently get their hubd name; other near misses a suggestion.
+  static std::string moved_key_hint(std::string_view section, std::string_view name, const config_section& sec) {
+    if (section == "JupyterHub" && (name == "ip" || name == "port"))
+      return " (JupyterHub's ip and port are bind_url = \"http://IP:PORT\" in hubd)";
+    if (section == "JupyterHub" && (name == "hub_ip" || name == "hub_port"))
+      return " (JupyterHub's hub_ip and hub_port are hub_bind_url = \"http://IP:PORT\" in hubd)";
+    return suggestion(name, sec);
   }
 
   static std::string suggestion(std::string_view name, const config_section& sec) {

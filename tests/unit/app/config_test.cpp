@@ -55,6 +55,9 @@ TEST_CASE("unknown keys and sections are errors naming the file line") {
   CHECK(error_of("[JupyterHub]\nbase_url = \"/\"\nbind_ur = \"x\"\n") ==
         "hub.toml:3: JupyterHub.bind_ur: unknown key (did you mean bind_url?)");
   CHECK(error_of("[JupyterHub]\nzzzzzz = 1\n") == "hub.toml:2: JupyterHub.zzzzzz: unknown key");
+  CHECK(error_of("[JupyterHub]\nport = 8000\n") ==
+        "hub.toml:2: JupyterHub.port: unknown key (JupyterHub's ip and port are bind_url = \"http://IP:PORT\" in hubd)");
+  CHECK(error_of("[JupyterHub]\nhub_ip = \"0.0.0.0\"\n").find("hub_bind_url") != std::string::npos);
   CHECK(error_of("[NotAThing]\nx = 1\n") == "hub.toml:1: NotAThing: unknown section");
   CHECK(error_of("[Authenticatr]\nx = 1\n") == "hub.toml:1: Authenticatr: unknown section (did you mean Authenticator?)");
   CHECK(error_of("[[JupyterHub.load_roles]]\nname = \"a\"\nscope = []\n") ==
