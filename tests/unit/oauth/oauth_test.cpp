@@ -69,7 +69,7 @@ nlohmann::json custom_scopes() {
 }
 
 struct oauth_hub : hub_fixture {
-  oauth_hub() : hub_fixture(nlohmann::json::object()) {
+  explicit oauth_hub(nlohmann::json config = nlohmann::json::object()) : hub_fixture(std::move(config)) {
     table.add_custom_scopes(custom_scopes());
     add_grader(*this);
   }
@@ -209,4 +209,27 @@ TEST_CASE("authorize: PKCE S256 and oauth_require_pkce; own server skips confirm
   auto token = hub.m().find_token(nlohmann::json::parse(ok.body)["access_token"].get<std::string>());
   REQUIRE(token);
   CHECK(std::find(token->scopes.begin(), token->scopes.end(), "access:servers!server=alice/") != token->scopes.end());
+}
+
+TEST_CASE("oauth_token_expires_in sets the lifetime of issued access tokens") {
+  oauth_hub hub(nlohmann::json{{"JupyterHub", {{"oauth_token_expires_in", 120}}}});
+  grant_access(hub, "alice");
+  browser b{hub};
+  REQUIRE(b.login("alice").status == 302);
+  auto page = b.send("GET", authorize_url());
+  REQUIRE(page.status == 200);
+  auto r = b.send("POST", authorize_url(), "_xsrf=" + http::percent_encode(b.xsrf_from_page(page)) +
+                                               "&scopes=custom%3Agrades%3Aread");
+  REQUIRE(r.status == 302);
+  browser client{hub};
+  auto t = token_exchange(client, query_value(location(r), "code"));
+  REQUIRE(t.status == 200);
+  auto j = nlohmann::json::parse(t.body);
+  CHECK(j["expires_in"] == 120);
+  auto token = hub.m().find_token(j["access_token"].get<std::string>());
+  REQUIRE(token);
+  REQUIRE(token->expires_at);
+  auto left = std::chrono::duration_cast<std::chrono::seconds>(*token->expires_at - model::now()).count();
+  CHECK(left > 100);
+  CHECK(left <= 120);
 }
