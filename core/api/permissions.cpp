@@ -1,6 +1,6 @@
 #include "core/api/permissions.hpp"
 
-#include "core/http/url_codec.hpp"
+#include "core/model/oauth_client_id.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -46,18 +46,10 @@ bool model_membership::is_member(std::string_view user, std::string_view group) 
 rbac::oauth_client_ref token_client(const model::hub_model& model, const model::token& t,
                                     const rbac::principal_ref& owner) {
   if (t.client_id.empty() || t.client_id == "jupyterhub") return rbac::oauth_client_ref::hub();
-  // A server's client is jupyterhub-user-<U>[-<S>] with U and S percent-encoded; knowing the owner
-  // removes the ambiguity of '-' inside names.
-  if (owner.kind == rbac::principal_ref::kind_t::user) {
-    std::string prefix = "jupyterhub-user-" + http::percent_encode(owner.name);
-    std::string_view id = t.client_id;
-    if (id == prefix) return rbac::oauth_client_ref::server(owner.name, "");
-    if (id.size() > prefix.size() + 1 && id.substr(0, prefix.size()) == prefix && id[prefix.size()] == '-') {
-      std::string server;
-      if (http::percent_decode(id.substr(prefix.size() + 1), server, false))
-        return rbac::oauth_client_ref::server(owner.name, server);
-    }
-  }
+  // A server's client binds only for its own owner's tokens.
+  if (owner.kind == rbac::principal_ref::kind_t::user)
+    if (auto srv = model::parse_server_client_id(t.client_id); srv && srv->first == owner.name)
+      return rbac::oauth_client_ref::server(owner.name, srv->second);
   for (const auto& s : model.list_services()) {
     if (s->oauth_client_id && *s->oauth_client_id == t.client_id) return rbac::oauth_client_ref::service(s->name);
   }

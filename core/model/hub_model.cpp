@@ -196,7 +196,12 @@ status hub_model::load() {
   st->tokens.reserve(s.tokens.size());
   st->tokens_by_digest.reserve(s.tokens.size());
   for (auto& x : s.tokens) st->put_token(std::make_shared<const token>(std::move(x)));
-  for (auto& x : s.oauth_clients) st->clients[x.identifier] = std::make_shared<const oauth_client>(std::move(x));
+  for (auto& x : s.oauth_clients) {
+    // Not `clients[x.identifier] = make_shared(std::move(x))`: the right side runs first and would
+    // leave the key empty.
+    auto p = std::make_shared<const oauth_client>(std::move(x));
+    st->clients[p->identifier] = std::move(p);
+  }
   for (auto& x : s.oauth_codes) {
     st->next_code = std::max(st->next_code, x.id + 1);
     st->put_code(std::make_shared<const oauth_code>(std::move(x)));
@@ -1153,6 +1158,10 @@ result<oauth_client_ptr> hub_model::put_oauth_client(oauth_client c, std::option
   if (secret) c.secret_digest = store::token_digest(*secret);
   return mutate<oauth_client_ptr>(std::move(done), [&](tx& t) -> result<oauth_client_ptr> {
     auto cur = find_in(t.s.clients, c.identifier);
+    // Replacing another owner's client would hand it our redirect URI and secret.
+    if (cur && cur->owner && cur->owner != c.owner)
+      return conflict("OAuth client " + c.identifier + " belongs to " + *cur->owner + ", not " +
+                      c.owner.value_or("(no owner)"));
     c.created = cur ? cur->created : now();
     auto p = t.row(std::move(c));
     t.s.clients[p->identifier] = p;

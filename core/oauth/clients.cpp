@@ -1,13 +1,12 @@
 #include "core/oauth/clients.hpp"
 
 #include "core/http/url_codec.hpp"
+#include "core/model/oauth_client_id.hpp"
 
 namespace hubd::core::oauth {
 
 std::string server_client_id(std::string_view user, std::string_view server) {
-  std::string id = "jupyterhub-user-" + http::percent_encode(user);
-  if (!server.empty()) id += "-" + http::percent_encode(server);
-  return id;
+  return model::server_client_id(user, server);
 }
 
 // The server's prefix as the spawn env gives it (JUPYTERHUB_OAUTH_CALLBACK_URL): the names escaped
@@ -35,19 +34,10 @@ bool service_wants_client(const model::service& s) {
 rbac::oauth_client_ref client_ref_of(const model::hub_model& m, std::string_view client_id) {
   for (const auto& s : m.list_services())
     if (service_wants_client(*s) && service_client_id(*s) == client_id) return rbac::oauth_client_ref::service(s->name);
-  constexpr std::string_view prefix = "jupyterhub-user-";
-  if (client_id.substr(0, prefix.size()) == prefix) {
-    // Names are percent-encoded in the id, but '-' is unreserved: try every split against the model.
-    auto rest = client_id.substr(prefix.size());
-    std::string decoded_user;
-    if (http::percent_decode(rest, decoded_user, false) && m.find_user(decoded_user))
-      return rbac::oauth_client_ref::server(decoded_user, "");
-    for (auto dash = rest.find('-'); dash != std::string_view::npos; dash = rest.find('-', dash + 1)) {
-      std::string u, s;
-      if (!http::percent_decode(rest.substr(0, dash), u, false) || !http::percent_decode(rest.substr(dash + 1), s, false))
-        continue;
-      if (m.find_server(u, s)) return rbac::oauth_client_ref::server(u, s);
-    }
+  if (auto owner = model::parse_server_client_id(client_id)) {
+    auto& [u, srv] = *owner;
+    if (srv.empty() ? m.find_user(u) != nullptr : m.find_server(u, srv) != nullptr)
+      return rbac::oauth_client_ref::server(u, srv);
   }
   return rbac::oauth_client_ref::hub();
 }
@@ -62,7 +52,8 @@ model::result<model::oauth_client_ptr> register_server_client(model::hub_model& 
                           (server.empty() ? "" : http::url_escape_path(server) + "/");
   c.description = "Server at " + base_path;
   c.redirect_uri = server_redirect_uri(base_url, user, server);
-  allowed_scopes.push_back(rbac::access_scope_string(rbac::oauth_client_ref::server(std::string(user), std::string(server))));
+  c.owner = rbac::access_scope_string(rbac::oauth_client_ref::server(std::string(user), std::string(server)));
+  allowed_scopes.push_back(*c.owner);
   c.allowed_scopes = std::move(allowed_scopes);
   return m.put_oauth_client(std::move(c), std::move(secret), std::move(done));
 }
@@ -74,8 +65,9 @@ model::result<model::oauth_client_ptr> register_service_client(model::hub_model&
   c.identifier = service_client_id(s);
   c.description = "JupyterHub service " + s.name;
   c.redirect_uri = service_redirect_uri(base_url, s);
+  c.owner = rbac::access_scope_string(rbac::oauth_client_ref::service(s.name));
   c.allowed_scopes = s.oauth_allowed_scopes;
-  c.allowed_scopes.push_back(rbac::access_scope_string(rbac::oauth_client_ref::service(s.name)));
+  c.allowed_scopes.push_back(*c.owner);
   return m.put_oauth_client(std::move(c), std::move(secret), std::move(done));
 }
 

@@ -1,6 +1,7 @@
 #include "core/spawn/env_contract.hpp"
 
 #include "core/http/url_codec.hpp"
+#include "core/model/oauth_client_id.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -76,9 +77,7 @@ std::string server_prefix(std::string_view base_url, std::string_view user, std:
 }
 
 std::string oauth_client_id(std::string_view user, std::string_view server) {
-  std::string id = "jupyterhub-user-" + quote(user);
-  if (!server.empty()) id += "-" + quote(server);
-  return id;
+  return model::server_client_id(user, server);
 }
 
 std::string oauth_callback_url(std::string_view base_url, std::string_view user, std::string_view server) {

@@ -20,7 +20,7 @@ std::string quote(std::string_view s);
 
 // "/user/alice/" or "/user/alice/gpu/" under base_url (which ends in '/').
 std::string server_prefix(std::string_view base_url, std::string_view user, std::string_view server);
-// "jupyterhub-user-alice" or "jupyterhub-user-alice-gpu".
+// "jupyterhub-user-alice" or "jupyterhub-user-alice-gpu" (model::server_client_id: '-' in a name is %2D).
 std::string oauth_client_id(std::string_view user, std::string_view server);
 // The registered redirect URI: <prefix>oauth_callback.
 std::string oauth_callback_url(std::string_view base_url, std::string_view user, std::string_view server);

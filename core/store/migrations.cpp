@@ -78,6 +78,36 @@ ALTER TABLE users ADD COLUMN user_info TEXT;
 ALTER TABLE oauth_codes ADD COLUMN code_challenge TEXT;
 ALTER TABLE oauth_codes ADD COLUMN code_challenge_method TEXT;
 )sql"},
+    // Before version 4 a server's client id joined user and server with '-' unescaped, so user "cx"'s
+    // server "y" and user "cx-y"'s default server shared "jupyterhub-user-cx-y", the later spawn taking
+    // over the other's redirect URI and secret. Now '-' in a name is %2D. An old id with a '-' after the
+    // prefix stays only when it is a named server's under the new rule too and its redirect URI shows
+    // that server registered it; every other such client goes, with its codes and its OAuth tokens
+    // (which may have been issued to the wrong server); its server registers again at its next start.
+    // Every id with a '-' loses its OAuth tokens: visitors of those servers log in through OAuth again.
+    {4, "unambiguous server OAuth client ids: owners of OAuth clients, ambiguous clients dropped",
+     R"sql(
+ALTER TABLE oauth_clients ADD COLUMN owner TEXT;
+CREATE TEMP TABLE v4_split AS
+  SELECT identifier, redirect_uri,
+         substr(substr(identifier, 17), 1, instr(substr(identifier, 17), '-') - 1) AS u,
+         substr(substr(identifier, 17), instr(substr(identifier, 17), '-') + 1) AS s
+  FROM oauth_clients WHERE substr(identifier, 1, 16) = 'jupyterhub-user-' AND instr(substr(identifier, 17), '-') > 0;
+CREATE TEMP TABLE v4_keep AS
+  SELECT identifier, u, s FROM v4_split
+  WHERE u <> '' AND s <> '' AND instr(s, '-') = 0 AND instr(u, '%') = 0 AND instr(s, '%') = 0
+    AND substr(redirect_uri, -length('/user/' || u || '/' || s || '/oauth_callback')) =
+        '/user/' || u || '/' || s || '/oauth_callback';
+DELETE FROM oauth_codes WHERE client_id IN (SELECT identifier FROM v4_split);
+DELETE FROM api_tokens WHERE client_id IN (SELECT identifier FROM v4_split);
+DELETE FROM oauth_clients
+  WHERE identifier IN (SELECT identifier FROM v4_split) AND identifier NOT IN (SELECT identifier FROM v4_keep);
+UPDATE oauth_clients SET owner = (SELECT 'access:servers!server=' || k.u || '/' || k.s FROM v4_keep k
+                                  WHERE k.identifier = oauth_clients.identifier)
+  WHERE identifier IN (SELECT identifier FROM v4_keep);
+DROP TABLE v4_split;
+DROP TABLE v4_keep;
+)sql"},
 };
 
 }  // namespace

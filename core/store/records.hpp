@@ -113,6 +113,9 @@ struct oauth_client_row {
   std::string redirect_uri;
   std::vector<std::string> allowed_scopes;
   time_point created{};
+  // Who registered it (the access scope of its server or service); null on rows from before
+  // schema version 4. A registration by anyone else is refused.
+  std::optional<std::string> owner;
 };
 
 struct oauth_code_row {

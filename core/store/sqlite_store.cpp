@@ -213,10 +213,11 @@ struct table<token_row> {
 template <>
 struct table<oauth_client_row> {
   static constexpr const char* name = "oauth_clients";
-  static constexpr const char* cols = "identifier,description,secret_digest,redirect_uri,allowed_scopes,created";
+  static constexpr const char* cols = "identifier,description,secret_digest,redirect_uri,allowed_scopes,created,owner";
   static constexpr const char* key = "identifier";
   static auto of(auto& r) {
-    return fields(r.identifier, r.description, blob{r.secret_digest}, r.redirect_uri, r.allowed_scopes, r.created);
+    return fields(r.identifier, r.description, blob{r.secret_digest}, r.redirect_uri, r.allowed_scopes, r.created,
+                  r.owner);
   }
 };
 template <>

@@ -444,3 +444,37 @@ TEST_CASE("concurrent creations from many threads: all acknowledged, all durable
   f.reopen();
   CHECK(f.m().user_count() == 400);
 }
+
+TEST_CASE("OAuth: a client id another owner registered is refused and stays as it was") {
+  fixture f;
+  auto& m = f.m();
+  oauth_client c;
+  c.identifier = "jupyterhub-user-cx-y";
+  c.redirect_uri = "/user/cx/y/oauth_callback";
+  c.owner = "access:servers!server=cx/y";
+  require_ok(m.wait([&](auto d) { return m.put_oauth_client(c, std::string("cx-secret"), d); }));
+  oauth_client other = c;
+  other.redirect_uri = "/user/cx-y/oauth_callback";
+  other.owner = "access:servers!server=cx-y/";
+  auto r = m.put_oauth_client(other, std::string("other-secret"), {});
+  REQUIRE_FALSE(r);
+  CHECK(r.err().code == errc::conflict);
+  CHECK(r.err().message.find("belongs to access:servers!server=cx/y") != std::string::npos);
+  CHECK(m.find_oauth_client(c.identifier)->redirect_uri == "/user/cx/y/oauth_callback");
+  CHECK(m.check_oauth_client_secret(c.identifier, "cx-secret"));
+  // Its own owner replaces it (a new spawn, a new secret).
+  c.redirect_uri = "/user/cx/y/oauth_callback";
+  require_ok(m.wait([&](auto d) { return m.put_oauth_client(c, std::string("new-secret"), d); }));
+  CHECK(m.check_oauth_client_secret(c.identifier, "new-secret"));
+  oauth_client mine = c;
+  mine.identifier = "jupyterhub-user-cx%2Dy";
+  mine.redirect_uri = "/user/cx-y/oauth_callback";
+  mine.owner = "access:servers!server=cx-y/";
+  require_ok(m.wait([&](auto d) { return m.put_oauth_client(mine, std::string("mine"), d); }));
+  f.reopen();
+  // Each under its own id after a restart.
+  REQUIRE(f.m().list_oauth_clients().size() == 2);
+  CHECK(f.m().check_oauth_client_secret("jupyterhub-user-cx%2Dy", "mine"));
+  REQUIRE(f.m().find_oauth_client(c.identifier));
+  CHECK(f.m().find_oauth_client(c.identifier)->owner == "access:servers!server=cx/y");
+}

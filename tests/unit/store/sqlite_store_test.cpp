@@ -8,6 +8,8 @@
 
 #include <csignal>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -82,7 +84,7 @@ TEST_CASE("every row type survives commit and load") {
     t.created = at(12), t.expires_at = at(99), t.note = "n", t.session_id = "sess", t.client_id = "jupyterhub";
     token_row st = t;
     st.id = 18, st.digest = std::string(32, '\x08'), st.user_id.reset(), st.service_id = 2;
-    oauth_client_row c{"service-svc", "Svc", std::string(32, '\x09'), "/cb", {"x"}, at(13)};
+    oauth_client_row c{"service-svc", "Svc", std::string(32, '\x09'), "/cb", {"x"}, at(13), "access:services!service=svc"};
     oauth_code_row code;
     code.id = 5, code.digest = std::string(32, '\x0a'), code.client_id = "service-svc", code.user_id = 1;
     code.redirect_uri = "/cb", code.expires_at = at(300), code.code_challenge = "ch", code.code_challenge_method = "S256";
@@ -185,6 +187,53 @@ TEST_CASE("every migration path: from an empty file and from each earlier versio
       REQUIRE(sqlite_store::open(file));  // now serves
     }
   }
+}
+
+TEST_CASE("schema 4: ambiguous server OAuth client ids are dropped, unambiguous ones get their owner") {
+  hubd::test::temp_dir dir;
+  const auto file = dir / "hub.sqlite";
+  {
+    auto old = sqlite_store::create_at_version(file, 3);
+    REQUIRE(old);
+    // Before version 4 user "cx"'s server "y" and user "cx-y"'s default server shared one id; here
+    // the row is cx-y's (its redirect URI), so nothing tells which server its codes and tokens were for.
+    REQUIRE(old.value()->exec(
+        "INSERT INTO users(id,name,admin,created,cookie_id) VALUES(1,'alice',0,5,'c1'),(2,'cx',0,5,'c2'),"
+        "(3,'cx-y',0,5,'c3'),(4,'bob',0,5,'c4');"
+        "INSERT INTO oauth_clients(identifier,redirect_uri,created) VALUES"
+        "('jupyterhub-user-alice','/user/alice/oauth_callback',1),"
+        "('jupyterhub-user-cx-y','/user/cx-y/oauth_callback',1),"
+        "('jupyterhub-user-bob-gpu','/user/bob/gpu/oauth_callback',1),"
+        "('service-grades','/services/grades/oauth_callback',1);"
+        "INSERT INTO oauth_codes(id,digest,client_id,user_id,redirect_uri,expires_at) VALUES"
+        "(1,x'01','jupyterhub-user-cx-y',3,'/user/cx-y/oauth_callback',9),"
+        "(2,x'02','jupyterhub-user-alice',1,'/user/alice/oauth_callback',9);"
+        "INSERT INTO api_tokens(id,digest,prefix,user_id,created,client_id) VALUES"
+        "(1,x'11','a',3,6,'jupyterhub-user-cx-y'),(2,x'12','b',4,6,'jupyterhub-user-bob-gpu'),"
+        "(3,x'13','c',1,6,'jupyterhub-user-alice'),(4,x'14','d',2,6,'jupyterhub');"));
+  }
+  auto s = sqlite_store::open(file, open_mode::upgrade);
+  REQUIRE(s);
+  REQUIRE(s.value()->migrate());
+  REQUIRE(s.value()->integrity_check());
+  auto snap = s.value()->load();
+  REQUIRE(snap);
+  std::map<std::string, std::optional<std::string>> owners;
+  for (const auto& c : snap->oauth_clients) owners[c.identifier] = c.owner;
+  CHECK(owners.size() == 3);
+  CHECK_FALSE(owners.contains("jupyterhub-user-cx-y"));
+  REQUIRE(owners.contains("jupyterhub-user-bob-gpu"));
+  CHECK(owners["jupyterhub-user-bob-gpu"] == "access:servers!server=bob/gpu");
+  // Ids without a '-' after the prefix mean the same under both rules: kept, owner set at next start.
+  CHECK(owners.contains("jupyterhub-user-alice"));
+  CHECK_FALSE(owners["jupyterhub-user-alice"]);
+  CHECK(owners.contains("service-grades"));
+  REQUIRE(snap->oauth_codes.size() == 1);
+  CHECK(snap->oauth_codes[0].client_id == "jupyterhub-user-alice");
+  std::set<std::string> token_clients;
+  for (const auto& t : snap->tokens) token_clients.insert(t.client_id);
+  CHECK(token_clients == std::set<std::string>{"jupyterhub", "jupyterhub-user-alice"});
+  CHECK(snap->users.size() == 4);
 }
 
 TEST_CASE("backup writes a consistent, timestamped copy") {
