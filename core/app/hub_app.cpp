@@ -7,6 +7,7 @@
 #include "core/api/api_context.hpp"
 #include "core/api/routes.hpp"
 #include "core/oauth/oauth_routes.hpp"
+#include "core/web/login_pipeline.hpp"
 #include "core/web/page_routes.hpp"
 #include "core/web/templates.hpp"
 #include "core/web/web_context.hpp"
@@ -275,14 +276,13 @@ void hub_app::wire_api(const std::string& base_url) {
   p.api->authenticator.validate_username = [rule = make_username_rule(cfg_, authenticator)](std::string_view name) {
     return !rule(name).has_value();
   };
-  p.api->authenticator.authenticate = [authenticator](const nlohmann::json& auth,
-                                                      std::function<void(std::optional<std::string>)> done) {
-    authenticator->authenticate(auth, [done = std::move(done)](plugins::op_result r) {
-      if (r.ok() && r.value.is_object() && r.value.contains("name") && r.value["name"].is_string())
-        done(r.value["name"].get<std::string>());
-      else
-        done(std::nullopt);
-    });
+  // The login page's whole pipeline (blocked, allowed, username rules, hooks), not the bare plugin op:
+  // credentials become a user by one path only. p.web exists by the time a request arrives.
+  p.api->authenticator.authenticate = [&p](const nlohmann::json& auth,
+                                           std::function<void(std::optional<std::string>)> done) {
+    web::run_login(*p.web, auth, [done = std::move(done)](web::login_result r) {
+      done(r.ok && r.user ? std::optional<std::string>(r.user->name) : std::nullopt);
+    }, web::login_session::none);
   };
   p.api->authenticator.class_name = authenticator->name();
   p.api->shutdown = [&p](bool proxy, bool servers) {

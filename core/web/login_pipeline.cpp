@@ -54,6 +54,7 @@ struct login_run : std::enable_shared_from_this<login_run> {
   std::string name;
   bool admin = false;
   std::size_t next_hook = 0;
+  login_session session = login_session::create;
 
   login_run(web_context& c, login_callback d) : ctx(c), done(std::move(d)) {}
 
@@ -307,6 +308,10 @@ struct login_run : std::enable_shared_from_this<login_run> {
   }
 
   void new_session() {
+    if (session == login_session::none) {
+      arrived = 1;
+      return arrive();
+    }
     auto self = shared_from_this();
     auto r = ctx.model.create_session(name, [self](const model::status& s) {
       if (!s) return self->fail(500, "Login failed", "creating the session: " + s.err().message);
@@ -349,8 +354,9 @@ struct login_run : std::enable_shared_from_this<login_run> {
 
 }  // namespace
 
-void run_login(web_context& ctx, nlohmann::json login_data, login_callback done) {
+void run_login(web_context& ctx, nlohmann::json login_data, login_callback done, login_session session) {
   auto run = std::make_shared<login_run>(ctx, std::move(done));
+  run->session = session;
   if (auto u = login_data.find("username"); u != login_data.end() && u->is_string()) run->attempted = u->get<std::string>();
   if (!ctx.authenticator.authenticate) return run->fail(500, "Login failed", "no authenticator configured");
   ctx.authenticator.authenticate(std::move(login_data), [run](plugins::op_result r) {

@@ -26,8 +26,14 @@ using login_callback = std::function<void(login_result)>;
 // and backslashes escaped (\x0a, \\), "(unknown)" when empty.
 std::string loggable_name(std::string_view raw);
 
-// The whole sequence from the login form's data ({"username", "password", ...}).
-void run_login(web_context& ctx, nlohmann::json login_data, login_callback done);
+// Whether a login ends in a new browser session (the login page) or only in the admitted user (the
+// REST API's POST /users/{name}/tokens with "auth", which answers with a token instead).
+enum class login_session : std::uint8_t { create, none };
+
+// The whole sequence from the login form's data ({"username", "password", ...}). Every caller that
+// turns credentials into a user goes through it, so every check applies to every caller.
+void run_login(web_context& ctx, nlohmann::json login_data, login_callback done,
+               login_session session = login_session::create);
 
 // From an auth model an authenticator already produced (redirect-based logins through
 // handle_request): everything after `authenticate`.
