@@ -51,28 +51,32 @@ std::optional<response> refuse_foreign(const model::role& r, std::string_view wh
   return std::nullopt;
 }
 
-rbac::principal_ref ref_of(const principal& who) {
-  return who.kind == principal::kind_t::service ? rbac::principal_ref::service(who.name)
-                                                : rbac::principal_ref::user(who.name);
+rbac::grant_holder holder_of(const principal& who) {
+  return who.kind == principal::kind_t::service ? rbac::grant_holder::service(who.name)
+                                                : rbac::grant_holder::user(who.name);
 }
 
-// No escalation: `holder` would get the role's scopes, so the granter must hold each of them.
+rbac::grant_holder holder_of(const api_context& ctx, holder_kind kind, const std::string& name) {
+  if (kind == holder_kind::user) return rbac::grant_holder::user(name);
+  if (kind == holder_kind::service) return rbac::grant_holder::service(name);
+  return rbac::grant_holder::group(name, ctx.model.group_members(name));
+}
+
+// No escalation: everyone the grant reaches gets the role's scopes, so the granter must hold each of
+// them for each of those (the rule is rbac::check_grant).
 std::optional<response> refuse_escalation(const api_context& ctx, const principal& who,
-                                          const std::vector<std::string>& scopes, const rbac::principal_ref& holder) {
-  // Scope by scope, so the message names the role's own scope rather than one of its subscopes.
-  for (const auto& raw : scopes) {
-    rbac::scope_set granted;
-    try {
-      granted = rbac::expand(ctx.scopes, std::span<const std::string>(&raw, 1), holder).scopes;
-    } catch (const std::exception& e) {
-      return http::error_response(400, e.what());
-    }
-    auto missing = rbac::not_covered(ctx.scopes, granted, who.held(), &ctx.permissions->membership());
-    if (!missing.empty())
-      return http::error_response(403, "Do not have permission to grant scope " + raw + " (not held: " +
-                                           missing.front() + "; the granter must hold every scope of the role)");
+                                          const std::vector<std::string>& scopes, const rbac::grant_holder& holder) {
+  std::optional<rbac::grant_refusal> refused;
+  try {
+    refused = rbac::check_grant(ctx.scopes, scopes, holder, who.held(), &ctx.permissions->membership());
+  } catch (const std::exception& e) {
+    return http::error_response(400, e.what());
   }
-  return std::nullopt;
+  if (!refused) return std::nullopt;
+  std::string via = holder.kind == rbac::grant_holder::kind_t::group ? " (member of group " + holder.name + ")" : "";
+  return http::error_response(403, "Do not have permission to grant scope " + refused->scope + " to " +
+                                       refused->reached + via + " (not held: " + refused->missing +
+                                       "; the granter must hold every scope of the role for everyone it reaches)");
 }
 
 std::optional<response> validate_scopes(const api_context& ctx, const std::string& role, const nlohmann::json& v,
@@ -116,7 +120,7 @@ void post_roles(api_context& ctx, const http::request_ptr& req, const principal&
   if (auto e = validate_scopes(ctx, name, body.value("scopes", nlohmann::json::array()), scopes))
     return answer(res, std::move(*e));
   if (ctx.model.find_role(name)) return answer(res, http::error_response(409, "Role " + name + " already exists"));
-  if (auto e = refuse_escalation(ctx, who, scopes, ref_of(who))) return answer(res, std::move(*e));
+  if (auto e = refuse_escalation(ctx, who, scopes, holder_of(who))) return answer(res, std::move(*e));
   model::new_role nr{name, body.value("description", std::string()), scopes, change_source(who), false};
   auto r = ctx.model.create_role(nr, reply_when_durable(res, render_after(ctx, name, 201)));
   if (!r) answer(res, model_error_response(r.err()));
@@ -154,10 +158,14 @@ void patch_role(api_context& ctx, const http::request_ptr& req, const principal&
   if (p.scopes && rbac::is_default_role(name))
     return answer(res, http::error_response(400, "The scopes of the default role " + name + " cannot be changed"));
   if (p.scopes) {
-    if (auto e = refuse_escalation(ctx, who, *p.scopes, ref_of(who))) return answer(res, std::move(*e));
-    // Every current user holder gets the new scopes at once: the granter must cover them for each.
-    for (const auto& u : ctx.model.holders_of(name).users)
-      if (auto e = refuse_escalation(ctx, who, *p.scopes, rbac::principal_ref::user(u))) return answer(res, std::move(*e));
+    if (auto e = refuse_escalation(ctx, who, *p.scopes, holder_of(who))) return answer(res, std::move(*e));
+    // Every current holder gets the new scopes at once: the granter must cover them for each.
+    auto holders = ctx.model.holders_of(name);
+    const std::pair<holder_kind, const std::vector<std::string>*> kinds[] = {
+        {holder_kind::user, &holders.users}, {holder_kind::group, &holders.groups}, {holder_kind::service, &holders.services}};
+    for (const auto& [kind, list] : kinds)
+      for (const auto& n : *list)
+        if (auto e = refuse_escalation(ctx, who, *p.scopes, holder_of(ctx, kind, n))) return answer(res, std::move(*e));
   }
   auto u = ctx.model.update_role(name, p, reply_when_durable(res, render_after(ctx, name, 200)));
   if (!u) answer(res, model_error_response(u.err()));
@@ -206,12 +214,8 @@ void change_holders(api_context& ctx, const http::request_ptr& req, const princi
   if (!missing.empty())
     return answer(res, http::error_response(404, std::string("No such ") + area.key + ": " + nlohmann::json(missing).dump()));
   if (assign) {
-    for (const auto& n : names) {
-      auto holder = area.kind == holder_kind::user      ? rbac::principal_ref::user(n)
-                    : area.kind == holder_kind::service ? rbac::principal_ref::service(n)
-                                                        : rbac::principal_ref::none();
-      if (auto e = refuse_escalation(ctx, who, r->scopes, holder)) return answer(res, std::move(*e));
-    }
+    for (const auto& n : names)
+      if (auto e = refuse_escalation(ctx, who, r->scopes, holder_of(ctx, area.kind, n))) return answer(res, std::move(*e));
   } else {
     for (const auto& n : names)
       for (const auto& a : ctx.model.assignments_of(area.kind, n))

@@ -56,6 +56,40 @@ std::vector<std::string> not_covered(const scope_table& table, const scope_set& 
   return difference(granted, intersect(granted, held, membership)).to_strings(table);
 }
 
+std::string grant_holder::describe() const {
+  const char* k = kind == kind_t::user ? "user " : kind == kind_t::service ? "service " : "group ";
+  return k + name;
+}
+
+std::optional<grant_refusal> check_grant(const scope_table& table, std::span<const std::string> raw,
+                                         const grant_holder& holder, const scope_set& held,
+                                         const membership_view* membership) {
+  std::vector<principal_ref> reached;
+  if (holder.kind == grant_holder::kind_t::user) reached.push_back(principal_ref::user(holder.name));
+  else if (holder.kind == grant_holder::kind_t::service) reached.push_back(principal_ref::service(holder.name));
+  else
+    for (const auto& m : holder.members) reached.push_back(principal_ref::user(m));
+  // Scope by scope, so the refusal names the role's own scope rather than one of its subscopes.
+  for (const auto& s : raw) {
+    raw_scope parsed = parse_scope(table, s);
+    for (const auto& who : reached) {
+      raw_scope r = parsed;
+      if (r.bare && who.kind == principal_ref::kind_t::user) {
+        if (r.kind == filter_kind::server) {
+          r = raw_scope{r.base, filter_kind::user, false, who.name};
+        } else if (r.kind == filter_kind::service) {
+          // Bound to whichever service's client issues the token: as strong as the unfiltered scope.
+          r = raw_scope{r.base, filter_kind::none, false, {}};
+        }
+      }
+      auto granted = expand(table, std::span<const raw_scope>(&r, 1), who).scopes;
+      auto missing = not_covered(table, granted, held, membership);
+      if (!missing.empty()) return grant_refusal{s, missing.front(), (who.kind == principal_ref::kind_t::user ? "user " : "service ") + who.name};
+    }
+  }
+  return std::nullopt;
+}
+
 scope_set intersect(const scope_set& a, const scope_set& b, const membership_view* membership) {
   return intersect(nullptr, a, b, membership, nullptr);
 }

@@ -32,6 +32,35 @@ scope_set intersect(const scope_table* table, const scope_set& a, const scope_se
 std::vector<std::string> not_covered(const scope_table& table, const scope_set& granted, const scope_set& held,
                                      const membership_view* membership);
 
+// Whom a role grant reaches: a user, a service, or every current member of a group (a group's role
+// takes effect for each member, with bare filters bound to that member).
+struct grant_holder {
+  enum class kind_t : std::uint8_t { user, service, group };
+  kind_t kind = kind_t::user;
+  std::string name;
+  std::vector<std::string> members;  // group: its current members
+
+  static grant_holder user(std::string n) { return {kind_t::user, std::move(n), {}}; }
+  static grant_holder service(std::string n) { return {kind_t::service, std::move(n), {}}; }
+  static grant_holder group(std::string n, std::vector<std::string> m) { return {kind_t::group, std::move(n), std::move(m)}; }
+  std::string describe() const;  // "user alice", "service s", "group g"
+};
+
+struct grant_refusal {
+  std::string scope;    // the role's own raw scope
+  std::string missing;  // the first expanded scope the granter does not hold
+  std::string reached;  // "user bob" (for a group: the member), "service s"
+};
+
+// No escalation for a role grant: nullopt when a granter holding `held` may give the role scopes `raw`
+// to `holder`. Bare filters are bound to every principal the grant reaches (each member of a group),
+// and a bare `!server` of a user to all of that user's servers (`!user=U`), since any of them may
+// issue the tokens it binds to; an unbound bare filter would otherwise be checked as nothing and
+// then grant something at use. Throws scope_not_found for a bad scope.
+std::optional<grant_refusal> check_grant(const scope_table& table, std::span<const std::string> raw,
+                                         const grant_holder& holder, const scope_set& held,
+                                         const membership_view* membership);
+
 struct token_resolution {
   scope_set scopes;
   std::vector<std::string> discarded;  // token scopes the owner does not hold (sorted strings)
