@@ -1,7 +1,9 @@
 #pragma once
 // The in-memory hub state: the single source of truth in the process and the one place that
-// mutates it. Reads are served from memory under a shared lock and return immutable shared rows
-// (cheap to copy, safe to keep). A mutation validates against the current state under the
+// mutates it. Reads are served from memory under a shared lock and return snapshots: immutable
+// shared rows and vectors of them (cheap to copy, safe to keep). No caller code ever runs under the
+// model's lock (a callback that read the model again would lock it recursively), so a predicate or
+// completion may call back into the model freely. A mutation validates against the current state under the
 // exclusive lock, applies to memory, and hands its rows to the store's single writer; it returns
 // at once (never waits for fsync). Its completion fires on the writer thread once the change is
 // durable.
@@ -12,6 +14,10 @@
 //     commit (status ok) or after it failed (then memory is restored from the database and the
 //     change is gone; later changes queued behind it fail too).
 // Bulk mutations (create_users, add_group_members, ...) are all-or-nothing.
+//
+// The implementation is a small core (hub_model.cpp: mutate, submit, commit groups, load, publish),
+// one file per aggregate (users, groups, roles, services, servers, tokens, oauth, sessions,
+// sharing) and the cascades of deletions in one place (cascades.cpp).
 #include "core/model/events.hpp"
 #include "core/model/timestamp.hpp"
 #include "core/store/batch_writer.hpp"
@@ -191,8 +197,31 @@ public:
 
   // Blocking convenience for start-up code and tests: runs `mutation(done)` and waits for `done`.
   //   auto r = model.wait([&](auto done) { return model.create_user({"alice"}, done); });
+  // Refused (errc::invalid) while a commit group is open: its completion would fire only when the
+  // group closes.
   template <class F>
   auto wait(F&& mutation) -> decltype(mutation(completion{}));
+
+  // While a commit group is open, every mutation (from any thread) applies to memory at once as
+  // usual but reaches the store only when the group closes, all of them in one transaction (one
+  // fsync) in the order they hit memory; their completions fire then, in that order. For start-up,
+  // which makes a change per configured user, group and role. Groups nest; the outermost commits.
+  class commit_group {
+  public:
+    explicit commit_group(hub_model& m);
+    ~commit_group();  // commits if commit() was not called (memory already holds the changes)
+    commit_group(const commit_group&) = delete;
+    commit_group& operator=(const commit_group&) = delete;
+    // Closes the group and waits until its changes are durable (or failed).
+    status commit();
+
+  private:
+    hub_model* model_;
+  };
+
+  // Everything in memory as rows, ordered by key: what the database holds once flush() returned
+  // (a test compares it with a model reopened over the same file).
+  store::snapshot rows() const;
 
   // ---- users --------------------------------------------------------------------------------
   user_ptr find_user(std::string_view name) const;
@@ -201,7 +230,8 @@ public:
   std::size_t user_count() const;
   // Ordered by id (creation order), like JupyterHub; O(limit) whatever the offset.
   std::vector<user_ptr> list_users(std::size_t offset, std::size_t limit) const;
-  // Ordered by id, only users for which `keep` is true (scans; for filtered listings).
+  // Ordered by id, only users for which `keep` is true (scans; for filtered listings). `keep` runs
+  // on a snapshot, without the model's lock, and may read the model.
   std::vector<user_ptr> list_users_if(std::size_t offset, std::size_t limit,
                                       const std::function<bool(const user&)>& keep) const;
 
@@ -341,10 +371,11 @@ public:
 
   store::batch_writer::stats writer_stats() const;
 
+  // Private to core/model (hub_model_state.hpp, mutation.hpp).
   struct state;
+  struct tx;
 
 private:
-  struct tx;
   hub_model(std::unique_ptr<store::store> db, model_options opts);
   status load();
   void on_writer_failure(const error& e);
@@ -352,6 +383,13 @@ private:
   // Validates and applies under the exclusive lock; commits what `body` recorded in the tx.
   template <class T, class F>
   result<T> mutate(completion done, F&& body);
+  // Hands a mutation's changes to the writer (or to the open commit group) while `lock` holds the
+  // exclusive lock, then releases it; a completion the writer runs at once (it is stopped) runs
+  // only after the release.
+  void submit(std::unique_lock<std::shared_mutex>& lock, std::vector<store::change> changes,
+              std::vector<event> events, completion done);
+  void open_commit_group();
+  status close_commit_group();
 
   std::unique_ptr<store::store> db_;
   store::crypt_keeper keeper_;
@@ -362,10 +400,17 @@ private:
   std::vector<subscriber> subscribers_;
   std::unique_ptr<store::batch_writer> writer_;
   bool broken_ = false;  // the database could not be reloaded after a failed commit
+  // The open commit groups (under mutex_) and what they hold.
+  std::size_t commit_groups_ = 0;
+  std::atomic<bool> commits_held_{false};
+  std::vector<store::change> held_changes_;
+  std::vector<completion> held_completions_;
 };
 
 template <class F>
 auto hub_model::wait(F&& mutation) -> decltype(mutation(completion{})) {
+  if (commits_held_.load(std::memory_order_acquire))
+    return store::make_error(errc::invalid, "a blocking mutation inside a commit group would never complete");
   auto p = std::make_shared<std::promise<status>>();
   auto f = p->get_future();
   auto r = mutation([p](const status& s) { p->set_value(s); });

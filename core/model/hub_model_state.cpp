@@ -95,9 +95,6 @@ void hub_model::state::put_role(role_ptr r) {
 void hub_model::state::drop_role(std::int64_t id) {
   auto it = roles_by_id.find(id);
   if (it == roles_by_id.end()) return;
-  if (auto a = assignments_by_role.find(id); a != assignments_by_role.end()) {
-    for (const auto& x : std::vector<role_assignment>(a->second)) drop_assignment(x);
-  }
   roles.erase(it->second->name);
   roles_by_id.erase(it);
 }

@@ -1,6 +1,8 @@
 #pragma once
-// The model's indexes (private to core/model). Every put/drop keeps all indexes consistent; the
-// hub_model mutations decide what to put and drop, and record the same rows for the store.
+// The model's indexes (private to core/model). Every put/drop keeps the indexes of its own rows
+// consistent; the hub_model mutations decide what to put and drop, and record the same rows for the
+// store. What a deletion takes with it (the other rows that reference the dropped one) is decided
+// once, beside these, in cascades.cpp.
 #include "core/model/hub_model.hpp"
 
 #include <map>
