@@ -44,6 +44,12 @@ struct spawn_settings {
   std::chrono::milliseconds poll_interval{30'000};
   std::chrono::milliseconds slow_spawn_timeout{10'000};  // the API answers 202 after this
   std::chrono::milliseconds slow_stop_timeout{10'000};   // DELETE answers 202 after this
+  // No config keys (JupyterHub has none either): how long a graceful stop may take, a forced stop
+  // (after a failed graceful one, or the rollback of a failed spawn) may take, and the shutdown waits
+  // for pending spawns and stopping servers.
+  std::chrono::milliseconds stop_timeout{60'000};
+  std::chrono::milliseconds forced_stop_timeout{30'000};
+  std::chrono::milliseconds shutdown_timeout{30'000};
   bool cleanup_servers = true;                           // stop servers when hubd shuts down
 };
 
