@@ -108,6 +108,18 @@ UPDATE oauth_clients SET owner = (SELECT 'access:servers!server=' || k.u || '/' 
 DROP TABLE v4_split;
 DROP TABLE v4_keep;
 )sql"},
+    // Before version 5 a plugin's principal was a service row whose JSON info said {"hubd_plugin": true},
+    // which anyone allowed to change a service's info could also write. The kind is a column now, set
+    // only at start-up for the configured plugins; no info flag is trusted, so every row starts as a
+    // service and the next start marks the plugins again. The flag start-up wrote is dropped, and so
+    // are the tokens it minted for those rows at every start: plugin calls need no token now.
+    {5, "plugin principals: services.kind ('service' or 'plugin') instead of a flag in info",
+     R"sql(
+ALTER TABLE services ADD COLUMN kind TEXT NOT NULL DEFAULT 'service' CHECK (kind IN ('service', 'plugin'));
+DELETE FROM api_tokens WHERE note = 'hubd internal API'
+  AND service_id IN (SELECT id FROM services WHERE info = '{"hubd_plugin":true}');
+UPDATE services SET info = '{}' WHERE info = '{"hubd_plugin":true}';
+)sql"},
 };
 
 }  // namespace

@@ -62,9 +62,16 @@ struct role_assignment_row {
   bool operator==(const role_assignment_row&) const = default;
 };
 
+// What a services row stands for: a configured or API-made service, or the principal of a plugin
+// that acts through the internal API ([plugins.NAME] roles). Only start-up sets `plugin`: no API
+// request can, so no service can borrow a plugin's provenance.
+enum class principal_kind { service, plugin };
+const char* principal_kind_name(principal_kind k);
+
 struct service_row {
   std::int64_t id = 0;
   std::string name;
+  principal_kind kind = principal_kind::service;
   bool admin = false;
   std::optional<std::string> url;
   std::string info = "{}";  // JSON object text

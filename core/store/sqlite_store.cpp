@@ -76,6 +76,10 @@ std::vector<std::string> scopes_from(const char* text) {
   return out;
 }
 
+principal_kind principal_kind_from(std::string_view s) {
+  return s == "plugin" ? principal_kind::plugin : principal_kind::service;
+}
+
 holder_kind kind_from(std::string_view s) {
   if (s == "group") return holder_kind::group;
   if (s == "service") return holder_kind::service;
@@ -97,6 +101,7 @@ struct binder {
     sqlite3_bind_text(s, i++, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
   }
   void operator()(holder_kind k) { sqlite3_bind_text(s, i++, holder_kind_name(k), -1, SQLITE_STATIC); }
+  void operator()(principal_kind k) { sqlite3_bind_text(s, i++, principal_kind_name(k), -1, SQLITE_STATIC); }
   template <class T>
   void operator()(blob<T> b) {
     if constexpr (std::is_same_v<std::remove_const_t<T>, std::string>)
@@ -124,6 +129,7 @@ struct reader {
   void operator()(opt_time& v) { is_null() ? (v.reset(), ++i) : (v = from_micros(sqlite3_column_int64(s, i)), ++i); }
   void operator()(std::vector<std::string>& v) { v = scopes_from(reinterpret_cast<const char*>(sqlite3_column_text(s, i++))); }
   void operator()(holder_kind& k) { k = kind_from(text()), ++i; }
+  void operator()(principal_kind& k) { k = principal_kind_from(text()), ++i; }
   template <class T>
   void operator()(blob<T> b) { (*this)(b.v); }
 };
@@ -182,11 +188,11 @@ struct table<service_row> {
   static constexpr const char* name = "services";
   static constexpr const char* cols =
       "id,name,admin,url,info,display,oauth_client_id,oauth_redirect_uri,oauth_allowed_scopes,oauth_no_confirm,"
-      "from_config,created,last_activity";
+      "from_config,created,last_activity,kind";
   static constexpr const char* key = "id";
   static auto of(auto& r) {
     return fields(r.id, r.name, r.admin, r.url, r.info, r.display, r.oauth_client_id, r.oauth_redirect_uri,
-                  r.oauth_allowed_scopes, r.oauth_no_confirm, r.from_config, r.created, r.last_activity);
+                  r.oauth_allowed_scopes, r.oauth_no_confirm, r.from_config, r.created, r.last_activity, r.kind);
   }
 };
 template <>
@@ -337,6 +343,8 @@ std::string now_stamp() {
 }
 
 }  // namespace
+
+const char* principal_kind_name(principal_kind k) { return k == principal_kind::plugin ? "plugin" : "service"; }
 
 const char* holder_kind_name(holder_kind k) {
   switch (k) {

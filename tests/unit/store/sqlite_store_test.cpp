@@ -77,6 +77,8 @@ TEST_CASE("every row type survives commit and load") {
     role_row r{3, "reader", "reads", {"read:users", "read:groups!group=team"}, "config", true};
     service_row sv;
     sv.id = 2, sv.name = "svc", sv.url = "http://127.0.0.1:1", sv.oauth_allowed_scopes = {"a"}, sv.created = at(9);
+    service_row plugin;
+    plugin.id = 3, plugin.name = "rtc", plugin.kind = principal_kind::plugin, plugin.display = false, plugin.created = at(9);
     server_row srv;
     srv.id = 4, srv.user_id = 1, srv.name = "", srv.started = at(11), srv.pending = "spawn", srv.state = R"({"pid":1})";
     token_row t;
@@ -92,7 +94,7 @@ TEST_CASE("every row type survives commit and load") {
     share_row sh{8, 4, std::nullopt, 7, {"access:servers!server=alice/"}, at(15)};
     share_code_row sc{9, 4, std::string(32, '\x0b'), {"x"}, at(16), at(17), 2, at(18)};
     std::vector<change> all{u, g, membership_row{1, 7, "api"}, membership_row{1, 7, "config"}, r,
-                            role_assignment_row{3, holder_kind::group, 7, "config"}, sv, srv, t, st, c, code, sess, sh, sc};
+                            role_assignment_row{3, holder_kind::group, 7, "config"}, sv, plugin, srv, t, st, c, code, sess, sh, sc};
     REQUIRE(s->commit(all));
   }
   auto s = std::move(sqlite_store::open(file).value());
@@ -108,7 +110,10 @@ TEST_CASE("every row type survives commit and load") {
   CHECK(snap.roles.at(0).scopes == std::vector<std::string>{"read:users", "read:groups!group=team"});
   CHECK(snap.roles.at(0).managed_by_auth);
   CHECK(snap.role_assignments.at(0).kind == holder_kind::group);
+  REQUIRE(snap.services.size() == 2);
   CHECK(snap.services.at(0).url == "http://127.0.0.1:1");
+  CHECK(snap.services.at(0).kind == principal_kind::service);
+  CHECK(snap.services.at(1).kind == principal_kind::plugin);
   CHECK(snap.servers.at(0).pending == "spawn");
   REQUIRE(snap.tokens.size() == 2);
   CHECK(snap.tokens[0].digest == std::string(32, '\x07'));
@@ -234,6 +239,39 @@ TEST_CASE("schema 4: ambiguous server OAuth client ids are dropped, unambiguous 
   for (const auto& t : snap->tokens) token_clients.insert(t.client_id);
   CHECK(token_clients == std::set<std::string>{"jupyterhub", "jupyterhub-user-alice"});
   CHECK(snap->users.size() == 4);
+}
+
+TEST_CASE("schema 5: every service row starts as a service; the old plugin flag in info is neither trusted nor kept") {
+  hubd::test::temp_dir dir;
+  const auto file = dir / "hub.sqlite";
+  {
+    auto old = sqlite_store::create_at_version(file, 4);
+    REQUIRE(old);
+    // "rtc" is a row start-up wrote for a plugin; "borrower" set the same flag through the API.
+    REQUIRE(old.value()->exec(
+        "INSERT INTO services(id,name,info,display,created) VALUES"
+        "(1,'rtc','{\"hubd_plugin\":true}',0,1),(2,'borrower','{\"hubd_plugin\": true, \"x\": 1}',1,1),"
+        "(3,'plain','{\"k\":\"v\"}',1,1);"
+        "INSERT INTO api_tokens(id,digest,prefix,service_id,created,note) VALUES"
+        "(1,x'01','a',1,6,'hubd internal API'),(2,x'02','b',2,6,'hubd internal API'),(3,x'03','c',1,6,'kept');"));
+  }
+  auto s = sqlite_store::open(file, open_mode::upgrade);
+  REQUIRE(s);
+  REQUIRE(s.value()->migrate());
+  auto snap = s.value()->load();
+  REQUIRE(snap);
+  REQUIRE(snap->services.size() == 3);
+  for (const auto& sv : snap->services) CHECK(sv.kind == principal_kind::service);
+  std::map<std::string, std::string> info;
+  for (const auto& sv : snap->services) info[sv.name] = sv.info;
+  CHECK(info["rtc"] == "{}");
+  CHECK(info["borrower"] == R"({"hubd_plugin": true, "x": 1})");
+  CHECK(info["plain"] == R"({"k":"v"})");
+  // Only the tokens start-up minted for a plugin row go.
+  std::set<std::int64_t> tokens;
+  for (const auto& t : snap->tokens) tokens.insert(t.id);
+  CHECK(tokens == std::set<std::int64_t>{2, 3});
+  CHECK_FALSE(s.value()->exec("UPDATE services SET kind='root' WHERE id=3"));
 }
 
 TEST_CASE("backup writes a consistent, timestamped copy") {
