@@ -12,7 +12,7 @@ namespace hubd::core::app {
 
 using arg_list = std::vector<std::string>;
 
-int run_hub_command(const arg_list& args);         // hubd [--config FILE]
+int run_hub_command(const arg_list& args);         // hubd [--config FILE] [--ports-file FILE]
 int check_config_command(const arg_list& args);    // hubd check-config FILE
 int generate_config_command(const arg_list& args); // hubd generate-config
 int plugins_command(const arg_list& args);         // hubd plugins [--config FILE]
@@ -20,8 +20,10 @@ int scopes_command(const arg_list& args);          // hubd scopes expand|check .
 int upgrade_db_command(const arg_list& args);      // hubd upgrade-db [--config FILE]
 int rotate_keys_command(const arg_list& args);     // hubd rotate-keys [--config FILE]
 
-// Shared option parsing: `--config FILE` (or `--config=FILE`) anywhere in args; removes it from args.
-// Returns an empty string when absent.
+// Shared option parsing: `NAME VALUE` (or `ALIAS VALUE`, or `NAME=VALUE`) anywhere in args; removes
+// it from args. Returns an empty string when absent.
+std::string take_option(arg_list& args, std::string_view name, std::string_view alias = {});
+// `--config FILE` (or `-f FILE`, or `--config=FILE`).
 std::string take_config_option(arg_list& args);
 
 // For commands that take only `[--config FILE]`: the file's config, or the embedded defaults without

@@ -11,22 +11,25 @@
 
 namespace hubd::core::app {
 
-std::string take_config_option(arg_list& args) {
+std::string take_option(arg_list& args, std::string_view name, std::string_view alias) {
+  const std::string with_value = std::string(name) + "=";
   for (auto it = args.begin(); it != args.end(); ++it) {
-    if (*it == "--config" || *it == "-f") {
+    if (*it == name || (!alias.empty() && *it == alias)) {
       if (it + 1 == args.end()) return {};
       std::string value = *(it + 1);
       args.erase(it, it + 2);
       return value;
     }
-    if (it->rfind("--config=", 0) == 0) {
-      std::string value = it->substr(9);
+    if (it->rfind(with_value, 0) == 0) {
+      std::string value = it->substr(with_value.size());
       args.erase(it);
       return value;
     }
   }
   return {};
 }
+
+std::string take_config_option(arg_list& args) { return take_option(args, "--config", "-f"); }
 
 std::optional<config> config_from_args(const arg_list& args, std::string_view command, int& exit_status,
                                        std::string* file_out) {

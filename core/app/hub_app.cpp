@@ -47,6 +47,7 @@
 
 #include <condition_variable>
 #include <csignal>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -59,6 +60,21 @@ std::string normalized_base_url(std::string base) {
   if (base.empty() || base.front() != '/') base.insert(base.begin(), '/');
   if (base.back() != '/') base.push_back('/');
   return base;
+}
+
+// Written whole (a temporary file renamed over it): a reader that finds the file finds every port.
+void write_ports_file(const std::filesystem::path& file, const std::vector<unsigned short>& ports) {
+  auto tmp = file;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (auto port : ports) out << port << "\n";
+    out.close();
+    if (!out) throw std::runtime_error("cannot write the ports file " + file.string());
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) throw std::runtime_error("cannot write the ports file " + file.string() + ": " + ec.message());
 }
 
 unsigned io_threads_from(const json& jh) {
@@ -107,7 +123,8 @@ struct hub_app::parts {
   }
 };
 
-hub_app::hub_app(config cfg) : cfg_(std::move(cfg)), parts_(std::make_unique<parts>()) {}
+hub_app::hub_app(config cfg, std::filesystem::path ports_file)
+    : cfg_(std::move(cfg)), ports_file_(std::move(ports_file)), parts_(std::make_unique<parts>()) {}
 
 hub_app::~hub_app() { stop(); }
 
@@ -195,19 +212,6 @@ void hub_app::start() {
   http::router_options ropts;
   ropts.base_url = normalized_base_url(jh.at("base_url"));
   p.router = std::make_unique<http::router>(ropts);
-  wire_api(ropts.base_url);
-  wire_pages();
-  wire_spawn();
-  wire_services();
-
-  // The internal API and change events for plugins, once the routes they reach exist.
-  p.internal = std::make_unique<internal_api>(*p.router, *p.io, ropts.base_url);
-  p.internal->issue_tokens(*p.model, principals);
-  p.plugin_host->set_api_handler([api = p.internal.get()](plugins::api_request req, plugins::api_responder respond) {
-    api->handle(std::move(req), std::move(respond));
-  });
-  deliver_change_events(*p.model, p.hooks);
-
   http::server_options sopts;
   auto hub_ep = http::parse_bind_url(jh.at("hub_bind_url").get<std::string>());
   if (!hub_ep) throw config_error(cfg_.where("JupyterHub.hub_bind_url") + ": not an http:// or https:// URL");
@@ -226,6 +230,25 @@ void hub_app::start() {
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("cannot listen: ") + e.what());
   }
+  // Listening comes before the wiring (nothing is served until the io pool starts) so that with
+  // port 0 every URL derived from hub_bind_url (servers' and services' JUPYTERHUB_API_URL, the
+  // proxy's hub route) names the port the system picked.
+  if (hub_ep->port == 0)
+    cfg_.values["JupyterHub"]["hub_bind_url"] = http::bind_url_of({hub_ep->host, p.server->ports().front(), hub_ep->tls});
+  if (!ports_file_.empty()) write_ports_file(ports_file_, ports());
+
+  wire_api(ropts.base_url);
+  wire_pages();
+  wire_spawn();
+  wire_services();
+
+  // The internal API and change events for plugins, once the routes they reach exist.
+  p.internal = std::make_unique<internal_api>(*p.router, *p.io, ropts.base_url);
+  p.internal->issue_tokens(*p.model, principals);
+  p.plugin_host->set_api_handler([api = p.internal.get()](plugins::api_request req, plugins::api_responder respond) {
+    api->handle(std::move(req), std::move(respond));
+  });
+  deliver_change_events(*p.model, p.hooks);
 
   p.signals = std::make_unique<boost::asio::signal_set>(p.io->context(), SIGINT, SIGTERM);
   p.signals->async_wait([&p](const boost::system::error_code& ec, int signo) {

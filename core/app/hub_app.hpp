@@ -3,6 +3,7 @@
 // its only user in production; tests may build one in-process.
 #include "core/app/config.hpp"
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,7 +12,9 @@ namespace hubd::core::app {
 
 class hub_app {
 public:
-  explicit hub_app(config cfg);
+  // With a ports_file, start() writes the bound ports there (one a line, as ports() lists them) as
+  // soon as it listens: how a caller learns the ports of a hub_bind_url with port 0.
+  explicit hub_app(config cfg, std::filesystem::path ports_file = {});
   ~hub_app();
   hub_app(const hub_app&) = delete;
   hub_app& operator=(const hub_app&) = delete;
@@ -41,6 +44,7 @@ private:
   void start_services();
   void stop_services();
   config cfg_;
+  std::filesystem::path ports_file_;
   std::unique_ptr<parts> parts_;
 };
 

@@ -8,6 +8,7 @@ namespace {
 
 void usage(std::ostream& out) {
   out << "usage: hubd [--config FILE]             run the hub (embedded defaults without --config)\n"
+         "            [--ports-file FILE]          and write the ports it listens on to FILE, one a line\n"
          "       hubd --version                    print the version\n"
          "       hubd check-config FILE            validate a config file\n"
          "       hubd generate-config              print a commented default config\n"

@@ -1,4 +1,4 @@
-// `hubd [--config FILE]`: start-up, serving, and clean shutdown on SIGINT/SIGTERM.
+// `hubd [--config FILE] [--ports-file FILE]`: start-up, serving, and clean shutdown on SIGINT/SIGTERM.
 #include "core/app/commands.hpp"
 #include "core/app/config.hpp"
 #include "core/app/hub_app.hpp"
@@ -13,7 +13,9 @@ namespace hubd::core::app {
 int run_hub_command(const arg_list& args) {
   int status = 0;
   std::string file;
-  auto loaded = config_from_args(args, "run", status, &file);
+  arg_list rest = args;
+  const std::string ports_file = take_option(rest, "--ports-file");
+  auto loaded = config_from_args(rest, "run", status, &file);
   if (!loaded) return status;
   config cfg = std::move(*loaded);
   if (!setup_logging(cfg.get("JupyterHub", "log_level").get<std::string>())) {
@@ -24,7 +26,7 @@ int run_hub_command(const arg_list& args) {
   for (const auto& w : cfg.warnings) spdlog::warn("config: {}", w);
   spdlog::info("hubd {} starting with {}", HUBD_VERSION, file.empty() ? std::string("embedded defaults") : file);
 
-  hub_app app(std::move(cfg));
+  hub_app app(std::move(cfg), ports_file);
   try {
     app.start();
   } catch (const config_error& e) {

@@ -465,6 +465,12 @@ std::optional<listen_endpoint> parse_bind_url(std::string_view url) {
   return ep;
 }
 
+std::string bind_url_of(const listen_endpoint& ep) {
+  const bool v6 = ep.host.find(':') != std::string::npos;
+  return std::string(ep.tls ? "https://" : "http://") + (v6 ? "[" + ep.host + "]" : ep.host) + ":" +
+         std::to_string(ep.port);
+}
+
 server::server(io_pool& pool, const router& r, server_options options)
     : impl_(std::make_shared<impl>(pool.context(), r, std::move(options))) {}
 

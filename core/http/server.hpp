@@ -26,6 +26,8 @@ struct listen_endpoint {
 // "http://127.0.0.1:8081", "https://:8443", "http://[::1]:8000/base/" → endpoint (path ignored).
 // nullopt for another scheme or a malformed URL; a missing port means 80 or 443.
 std::optional<listen_endpoint> parse_bind_url(std::string_view url);
+// The other way: {"::1", 8000, false} → "http://[::1]:8000" (an empty host stays empty: "http://:8000").
+std::string bind_url_of(const listen_endpoint& ep);
 
 struct server_options {
   std::vector<listen_endpoint> endpoints;

@@ -2,35 +2,37 @@
 
 Used by every pytest file under tests/integration and tests/e2e:
 
-    hub = HubProcess(config_toml)     # writes hub.toml in a temp dir, picks free loopback ports
-    hub.start()                       # returns once GET /hub/api/ answers
+    hub = HubProcess(config_toml)     # writes hub.toml in a temp dir; hubd binds port 0
+    hub.start()                       # learns the port (--ports-file), returns once GET /hub/api/ answers
     r = hub.api("GET", "/users", token=hub.admin_token)
     hub.stop()
 
-The hub binary and plugins come from $HUBD_BUILD_DIR (set by CTest).
+The hub binary and plugins come from $HUBD_BUILD_DIR (set by CTest). The helpers every test shares
+(wait_until, free_port, the login form) live in tests/support and are imported from here.
 """
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
-import time
 
 import requests
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from browser_login import logged_in, post_login, xsrf_field  # noqa: E402
+from ports import free_port  # noqa: E402
+from waiting import wait_until  # noqa: E402
+
+__all__ = ["HubProcess", "BUILD_DIR", "HUBD", "PLUGINS_DIR", "SOURCE_DIR", "toml_str", "merge_jupyterhub_section",
+           "free_port", "wait_until", "logged_in", "post_login", "xsrf_field"]
 
 SOURCE_DIR = os.environ.get("HUBD_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILD_DIR = os.environ.get("HUBD_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
 # The build tree has the installed layout: bin/hubd finds the shipped plugins in lib/hubd/plugins.
 HUBD = os.path.join(BUILD_DIR, "bin", "hubd")
 PLUGINS_DIR = os.path.join(BUILD_DIR, "lib", "hubd", "plugins")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def toml_str(value):
@@ -42,17 +44,17 @@ class HubProcess:
 
     def __init__(self, config="", env=None, workdir=None, base_url="/", plugins_dir=None, port=None):
         self.workdir = workdir or tempfile.mkdtemp(prefix="hubd-test-")
-        self.port = port or free_port()
+        # None: hubd binds port 0 and start() reads the port it got from hubd's --ports-file. A test
+        # passes a port when its config must name the hub's URL, or a restarted hub keeps its own.
+        self.port = self._fixed_port = port
         self.base_url = base_url
-        self.url = f"http://127.0.0.1:{self.port}{base_url}"
-        self.api_url = self.url + "hub/api"
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.proc = None
         self.log_path = os.path.join(self.workdir, "hubd.log")
         header = (
             "[JupyterHub]\n"
-            f"hub_bind_url = {toml_str(f'http://127.0.0.1:{self.port}')}\n"
+            f"hub_bind_url = {toml_str(f'http://127.0.0.1:{port or 0}')}\n"
             f"base_url = {toml_str(base_url)}\n"
             'db_url = "sqlite:///jupyterhub.sqlite"\n'
             # Most tests talk to hubd directly; those that want CHP say proxy_class themselves.
@@ -65,25 +67,47 @@ class HubProcess:
         with open(self.config_path, "w") as f:
             f.write(merge_jupyterhub_section(header, config))
 
+    @property
+    def url(self):
+        if self.port is None:
+            raise RuntimeError("the hub's port is known once start() has returned")
+        return f"http://127.0.0.1:{self.port}{self.base_url}"
+
+    @property
+    def api_url(self):
+        return self.url + "hub/api"
+
     def start(self, timeout=20, expect_failure=False):
+        """Returns once GET /hub/api/ answers; with expect_failure, hubd's exit status if it exits first."""
+        ports_file = os.path.join(self.workdir, "hubd.ports")
+        if os.path.exists(ports_file):
+            os.remove(ports_file)  # a restarted hub's predecessor wrote it
+        self.port = self._fixed_port
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([HUBD, "--config", self.config_path], cwd=self.workdir, env=self.env,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+        self.proc = subprocess.Popen([HUBD, "--config", self.config_path, "--ports-file", ports_file], cwd=self.workdir,
+                                     env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+
+        def answering():
             if self.proc.poll() is not None:
-                if expect_failure:
-                    return self.proc.returncode
-                raise RuntimeError(f"hubd exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if requests.get(self.api_url + "/", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        log = self.log()
-        self.stop()  # a hub that never answered must not outlive the test
-        raise RuntimeError(f"hubd did not answer within {timeout}s:\n{log}")
+                return "exited"
+            if self.port is None:
+                if not os.path.exists(ports_file):
+                    return None
+                with open(ports_file) as f:
+                    self.port = int(f.readline())
+            return requests.get(self.api_url + "/", timeout=1).status_code == 200
+
+        try:
+            got = wait_until(answering, timeout, "hubd to answer")
+        except AssertionError:
+            log = self.log()
+            self.stop()  # a hub that never answered must not outlive the test
+            raise RuntimeError(f"hubd did not answer within {timeout}s:\n{log}") from None
+        if got == "exited":
+            if expect_failure:
+                return self.proc.returncode
+            raise RuntimeError(f"hubd exited with {self.proc.returncode}:\n{self.log()}")
+        return self
 
     def log(self):
         try:

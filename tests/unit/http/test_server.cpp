@@ -443,6 +443,11 @@ TEST_CASE("bind URLs", "[http][server]") {
   CHECK_FALSE(parse_bind_url("ftp://x:1"));
   CHECK_FALSE(parse_bind_url("nonsense"));
   CHECK_FALSE(parse_bind_url("http://x:99999"));
+  // Back to a URL, as hubd records a port the system picked.
+  CHECK(bind_url_of({"127.0.0.1", 8081, false}) == "http://127.0.0.1:8081");
+  CHECK(bind_url_of({"::1", 8000, false}) == "http://[::1]:8000");
+  CHECK(bind_url_of({"", 8443, true}) == "https://:8443");
+  CHECK(parse_bind_url(bind_url_of(*c))->host == "::1");
 }
 
 TEST_CASE("the client against the server", "[http][client]") {
