@@ -244,7 +244,11 @@ namespace {
 // Completions the writer ran inside submit() on this thread (it was stopped), to run once the
 // model's lock is released.
 thread_local std::vector<std::function<void()>>* ran_inline = nullptr;
+// Commit groups this thread opened and has not closed (of any model).
+thread_local std::size_t groups_open_here = 0;
 }  // namespace
+
+bool hub_model::commit_group_open_here() { return groups_open_here > 0; }
 
 void hub_model::submit(std::unique_lock<std::shared_mutex>& lock, std::vector<store::change> changes,
                        std::vector<event> events, completion done) {
@@ -278,13 +282,14 @@ void hub_model::submit(std::unique_lock<std::shared_mutex>& lock, std::vector<st
 void hub_model::open_commit_group() {
   std::unique_lock lock(mutex_);
   ++commit_groups_;
-  commits_held_.store(true, std::memory_order_release);
+  ++groups_open_here;
 }
 
 status hub_model::close_commit_group() {
   std::unique_lock lock(mutex_);
-  if (commit_groups_ == 0 || --commit_groups_ > 0) return {};
-  commits_held_.store(false, std::memory_order_release);
+  if (commit_groups_ == 0) return {};
+  if (groups_open_here) --groups_open_here;
+  if (--commit_groups_ > 0) return {};
   auto changes = std::move(held_changes_);
   auto completions = std::move(held_completions_);
   held_changes_.clear();

@@ -197,8 +197,8 @@ public:
 
   // Blocking convenience for start-up code and tests: runs `mutation(done)` and waits for `done`.
   //   auto r = model.wait([&](auto done) { return model.create_user({"alice"}, done); });
-  // Refused (errc::invalid) while a commit group is open: its completion would fire only when the
-  // group closes.
+  // Refused (errc::invalid) on a thread that holds an open commit group: the completion would fire
+  // only when the group closes, which that thread would never reach.
   template <class F>
   auto wait(F&& mutation) -> decltype(mutation(completion{}));
 
@@ -206,6 +206,7 @@ public:
   // usual but reaches the store only when the group closes, all of them in one transaction (one
   // fsync) in the order they hit memory; their completions fire then, in that order. For start-up,
   // which makes a change per configured user, group and role. Groups nest; the outermost commits.
+  // A group is opened and closed on one thread.
   class commit_group {
   public:
     explicit commit_group(hub_model& m);
@@ -402,14 +403,14 @@ private:
   bool broken_ = false;  // the database could not be reloaded after a failed commit
   // The open commit groups (under mutex_) and what they hold.
   std::size_t commit_groups_ = 0;
-  std::atomic<bool> commits_held_{false};
+  static bool commit_group_open_here();
   std::vector<store::change> held_changes_;
   std::vector<completion> held_completions_;
 };
 
 template <class F>
 auto hub_model::wait(F&& mutation) -> decltype(mutation(completion{})) {
-  if (commits_held_.load(std::memory_order_acquire))
+  if (commit_group_open_here())
     return store::make_error(errc::invalid, "a blocking mutation inside a commit group would never complete");
   auto p = std::make_shared<std::promise<status>>();
   auto f = p->get_future();

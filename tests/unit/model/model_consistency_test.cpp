@@ -266,6 +266,13 @@ TEST_CASE("a commit group reaches the store as one transaction, completions in o
     auto refused = m.wait([&](auto d) { return m.create_user({"late"}, d); });
     CHECK(refused.err().code == errc::invalid);
     CHECK_FALSE(m.find_user("late"));
+    // Another thread's blocking mutation joins the group and returns once the group is durable.
+    std::atomic<bool> other_ok{false};
+    std::thread other([&] {
+      other_ok = bool(m.wait([&](auto d) { return m.create_user({"from-another-thread"}, d); }));
+    });
+    while (!m.find_user("from-another-thread")) std::this_thread::yield();
+    CHECK_FALSE(other_ok.load());
     {
       hub_model::commit_group inner(m);  // nested: the outer group commits
       require_ok(m.add_group_members("all", {"u1", "u2"}, "config", {}));
@@ -273,6 +280,8 @@ TEST_CASE("a commit group reaches the store as one transaction, completions in o
     }
     CHECK(order.empty());
     require_ok(group.commit());
+    other.join();
+    CHECK(other_ok.load());
   }
   CHECK(m.writer_stats().items == items_before + 1);
   REQUIRE(order.size() == 300);
