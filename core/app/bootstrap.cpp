@@ -15,6 +15,10 @@ using model::holder_ref;
 
 constexpr std::string_view config_source = "config";
 
+void must_be_durable(model::hub_model::commit_group& group) {
+  if (auto st = group.commit(); !st) throw std::runtime_error("saving the start-up changes: " + st.err().message);
+}
+
 std::vector<std::string> strings_of(const json& j) {
   std::vector<std::string> out;
   if (j.is_array())
@@ -53,10 +57,11 @@ private:
     throw config_error(cfg_.where(key_path) + ": " + message);
   }
 
-  // Runs one model mutation and waits until it is durable; a failure names what was being done.
+  // Runs one model mutation inside apply_config's commit group (memory changes at once, the store
+  // at the group's end); a refusal names what was being done.
   template <class F>
   void must(std::string_view what, F&& mutation) {
-    auto r = model_.wait(std::forward<F>(mutation));
+    auto r = mutation(model::completion{});
     if (!r) throw std::runtime_error(std::string(what) + ": " + r.err().message);
   }
 
@@ -133,14 +138,14 @@ private:
     nu.name = name;
     nu.admin = admin;
     nu.source = std::string(config_source);
-    auto r = model_.wait([&](auto done) { return model_.create_user(nu, done); });
+    auto r = model_.create_user(nu, {});
     if (!r) fail(key_path, "cannot create user '" + name + "': " + r.err().message);
     ++report_.users_created;
   }
 
   void ensure_group(const std::string& name, std::string_view key_path) {
     if (model_.find_group(name)) return;
-    auto r = model_.wait([&](auto done) { return model_.create_group(name, "{}", done); });
+    auto r = model_.create_group(name, "{}", {});
     if (!r) fail(key_path, "cannot create group '" + name + "': " + r.err().message);
   }
 
@@ -295,7 +300,7 @@ private:
     nt.scopes = {"inherit"};
     nt.note = "from config";
     nt.secret = *secret;
-    auto r = model_.wait([&](auto done) { return model_.create_token(nt, done); });
+    auto r = model_.create_token(nt, {});
     if (!r) fail(key + ".api_token", "cannot store the token: " + r.err().message);
   }
 
@@ -428,8 +433,10 @@ void define_custom_scopes(const config& cfg, const nlohmann::json& plugin_scopes
 void apply_managed_roles(const config& cfg, const rbac::scope_table& table, model::hub_model& m,
                          const nlohmann::json& loaded, std::vector<std::string>& warnings) {
   const std::string where = cfg.where("Authenticator.manage_roles") + ": load_managed_roles";
+  // One commit for every role and grant (see apply_config).
+  model::hub_model::commit_group group(m);
   auto must = [&](const std::string& what, auto&& mutation) {
-    auto r = m.wait(mutation);
+    auto r = mutation(model::completion{});
     if (!r) throw std::runtime_error(what + ": " + r.err().message);
   };
   const json& roles = loaded.is_object() ? loaded.value("roles", json::array()) : loaded;
@@ -502,15 +509,21 @@ void apply_managed_roles(const config& cfg, const rbac::scope_table& table, mode
       }
     }
   }
-  if (!reset) return;
-  for (const auto& r : m.list_roles())
-    if (r->managed_by_auth && !returned.count(r->name) && !rbac::is_default_role(r->name) && r->from != "config")
-      must("deleting managed role " + r->name, [&](auto done) { return m.delete_role(r->name, done); });
+  if (reset)
+    for (const auto& r : m.list_roles())
+      if (r->managed_by_auth && !returned.count(r->name) && !rbac::is_default_role(r->name) && r->from != "config")
+        must("deleting managed role " + r->name, [&](auto done) { return m.delete_role(r->name, done); });
+  must_be_durable(group);
 }
 
 bootstrap_report apply_config(const config& cfg, const rbac::scope_table& table, model::hub_model& model,
                               const std::vector<plugin_principal>& plugins) {
-  return applier(cfg, table, model, plugins).run();
+  // A mutation per configured user, group, role and grant, each seeing the ones before it in
+  // memory; one commit (one fsync) for all of them instead of one each.
+  model::hub_model::commit_group group(model);
+  auto report = applier(cfg, table, model, plugins).run();
+  must_be_durable(group);
+  return report;
 }
 
 }  // namespace hubd::core::app

@@ -48,9 +48,10 @@ struct plugin_principal {
   std::vector<std::string> roles;
 };
 
-// Applies roles, users, groups, services and assignments. Blocks until everything is durable
-// (start-up only). Throws config_error naming the key and file line for config mistakes, and
-// std::runtime_error for database failures.
+// Applies roles, users, groups, services and assignments, all in one commit group: one store
+// transaction whatever the number of users. Blocks until everything is durable (start-up only).
+// Throws config_error naming the key and file line for config mistakes, and std::runtime_error for
+// database failures.
 bootstrap_report apply_config(const config& cfg, const rbac::scope_table& table, model::hub_model& model,
                               const std::vector<plugin_principal>& plugins = {});
 
