@@ -45,7 +45,7 @@ json rows_json(const st::snapshot& s) {
     assignments.push_back({r.role_id, st::holder_kind_name(r.kind), r.holder_id, r.from});
   auto& services = out["services"] = json::array();
   for (const auto& r : s.services)
-    services.push_back({r.id, r.name, r.admin, o(r.url), r.info, r.display, o(r.oauth_client_id), o(r.oauth_redirect_uri),
+    services.push_back({r.id, r.name, st::principal_kind_name(r.kind), r.admin, o(r.url), r.info, r.display, o(r.oauth_client_id), o(r.oauth_redirect_uri),
                         r.oauth_allowed_scopes, r.oauth_no_confirm, r.from_config, t(r.created), t(r.last_activity)});
   auto& servers = out["servers"] = json::array();
   for (const auto& r : s.servers)
@@ -117,6 +117,10 @@ void populate(hub_model& m) {
   sv.name = "svc";
   require_ok(m.wait([&](auto d) { return m.put_service(sv, d); }));
   require_ok(m.wait([&](auto d) { return m.assign_role("reader", {holder_kind::service, "svc"}, "config", d); }));
+  service plugin;
+  plugin.name = "a-plugin";
+  plugin.kind = st::principal_kind::plugin;
+  require_ok(m.wait([&](auto d) { return m.put_service(plugin, d); }));
   require_ok(m.wait([&](auto d) { return m.create_token({holder_kind::service, "svc", {"inherit"}}, d); }));
   for (const char* owner : {"alice", "bob"}) {
     server_patch started;
