@@ -6,8 +6,8 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
-from hubd_harness import BUILD_DIR, HubProcess, free_port, toml_str
-from test_hub_auth_clients import confirm, follow, hub_login, wait_for
+from hubd_harness import BUILD_DIR, HubProcess, free_port, toml_str, wait_until
+from test_hub_auth_clients import confirm, follow, hub_login
 
 GRADES = os.path.join(BUILD_DIR, "examples", "service-custom-scopes", "grades-service")
 ADMIN_TOKEN = "custom-scopes-example-admin-token"
@@ -66,7 +66,7 @@ def setup():
     base = f"http://127.0.0.1:{svc_port}/services/grades/"
     try:
         hub.start()
-        wait_for(lambda: requests.get(base, timeout=2, allow_redirects=False).status_code == 302,
+        wait_until(lambda: requests.get(base, timeout=2, allow_redirects=False).status_code == 302,
                  what="the grades service")
         yield hub, base
     finally:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urljoin, urlparse
 import pytest
 import requests
 
-from hubd_harness import HubProcess, free_port, toml_str
+from hubd_harness import HubProcess, free_port, toml_str, wait_until, xsrf_field
 
 ADMIN_TOKEN = "hub-auth-clients-admin-token-0123"
 SERVICE_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "services", "whoami_service.py")
@@ -58,20 +58,6 @@ password = "secret"
 """
 
 
-def wait_for(predicate, timeout=20, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = predicate()
-            if last:
-                return last
-        except requests.RequestException as e:
-            last = e
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
 class Whoami:
     def __init__(self, port):
         self.base = f"http://127.0.0.1:{port}/services/whoami/"
@@ -93,7 +79,7 @@ def setup():
     svc = Whoami(svc_port)
     try:
         hub.start()
-        wait_for(svc.env, what="the managed whoami service to answer")
+        wait_until(svc.env, what="the managed whoami service to answer")
         yield hub, svc
     finally:
         hub.stop()  # also stops the service (hubd's shutdown)
@@ -151,13 +137,13 @@ def test_services_api_reports_command_and_pid(setup):
 
 def test_service_output_goes_to_the_hub_log(setup):
     hub, _ = setup
-    wait_for(lambda: "[service whoami] whoami service listening on" in hub.log(), what="stdout in the log")
-    wait_for(lambda: "[service whoami] whoami service stderr check" in hub.log(), what="stderr in the log")
+    wait_until(lambda: "[service whoami] whoami service listening on" in hub.log(), what="stdout in the log")
+    wait_until(lambda: "[service whoami] whoami service stderr check" in hub.log(), what="stderr in the log")
 
 
 def test_a_command_that_does_not_exist_is_logged_and_hubd_keeps_serving(setup):
     hub, _ = setup
-    wait_for(lambda: "service-start-failed: service broken: cannot run /nonexistent/hubd-no-such-command" in hub.log(),
+    wait_until(lambda: "service-start-failed: service broken: cannot run /nonexistent/hubd-no-such-command" in hub.log(),
              what="the start failure in the log")
     assert "service-restarting: service broken starts again in" in hub.log()
     assert hub.proc.poll() is None
@@ -217,7 +203,7 @@ def test_hub_auth_role_change_takes_effect(setup):
     assert r.status_code in (200, 201, 204), r.text
     assert "access:services!service=whoami" in hub.api("GET", "/user", token=token).json()["scopes"]
     # The service's HubAuth caches answers for 1 s (cache_max_age).
-    wait_for(lambda: svc.get("api/access", token=token).status_code == 200, timeout=5, what="access after the role")
+    wait_until(lambda: svc.get("api/access", token=token).status_code == 200, timeout=5, what="access after the role")
 
 
 def test_hub_auth_bad_or_missing_token_is_403(setup):
@@ -245,9 +231,7 @@ def follow(session, url, hops=10):
 
 def hub_login(hub, session, response, user):
     """`response` is the hub's login page (reached through next=...): post the form with its XSRF token."""
-    m = re.search(r'name="_xsrf" value="([^"]+)"', response.text)
-    assert m, "login form with _xsrf"
-    r = session.post(response.url, data={"username": user, "password": "secret", "_xsrf": m.group(1)},
+    r = session.post(response.url, data={"username": user, "password": "secret", "_xsrf": xsrf_field(response.text)},
                      allow_redirects=False, timeout=10)
     assert r.status_code == 302, r.text
     return urljoin(response.url, r.headers["Location"])
@@ -255,9 +239,8 @@ def hub_login(hub, session, response, user):
 
 def confirm(session, page):
     """Accept the OAuth confirmation page: its form POSTs to the same URL with _xsrf and scopes."""
-    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
     scopes = re.findall(r'name="scopes" value="([^"]*)"', page.text)
-    r = session.post(page.url, data={"_xsrf": xsrf, "scopes": scopes}, allow_redirects=False, timeout=10)
+    r = session.post(page.url, data={"_xsrf": xsrf_field(page.text), "scopes": scopes}, allow_redirects=False, timeout=10)
     assert r.status_code == 302, r.text
     return urljoin(page.url, r.headers["Location"])
 
@@ -333,9 +316,9 @@ def test_killed_service_is_restarted(setup):
     old = service_pid(hub, "whoami")
     assert old > 0
     os.kill(old, signal.SIGKILL)
-    new = wait_for(lambda: (lambda p: p if p not in (0, old) else None)(service_pid(hub, "whoami")),
+    new = wait_until(lambda: (lambda p: p if p not in (0, old) else None)(service_pid(hub, "whoami")),
                    what="a new pid for the whoami service")
-    info = wait_for(svc.env, what="the restarted service to answer")
+    info = wait_until(svc.env, what="the restarted service to answer")
     assert info["pid"] == new
     assert f"service-exited: service whoami (pid {old}) exited with signal 9" in hub.log()
     token = user_token(hub, "dana")
@@ -348,7 +331,7 @@ def test_shutdown_stops_the_managed_service():
     try:
         hub.start()
         svc = Whoami(svc_port)
-        pid = wait_for(svc.env, what="the whoami service")["pid"]
+        pid = wait_until(svc.env, what="the whoami service")["pid"]
         started = time.time()
         assert hub.stop() == 0
         assert time.time() - started < 10
@@ -358,13 +341,13 @@ def test_shutdown_stops_the_managed_service():
                 return False
             except ProcessLookupError:
                 return True
-        wait_for(gone, timeout=5, what="the service process to be gone")
+        wait_until(gone, timeout=5, what="the service process to be gone")
         assert f"service-stopping: service whoami (pid {pid}) with SIGTERM" in hub.log()
         assert "service-stopped: service whoami" in hub.log()
         # The same database again: a new generated token, and the OAuth client's secret follows it.
         hub = HubProcess(hub_config(hub_port, svc_port), workdir=hub.workdir, port=hub_port)
         hub.start()
-        assert wait_for(svc.env, what="the service after the hub restart")["pid"] != pid
+        assert wait_until(svc.env, what="the service after the hub restart")["pid"] != pid
         _, r, _ = oauth_flow(hub, svc, "carol")
         assert r.json()["name"] == "carol"
     finally:

@@ -4,13 +4,10 @@ The fixture plugin fx_api_probe (tests/fixtures/plugins) runs configured interna
 post_auth and logs every answer and every change event it receives to a JSON-lines file."""
 import json
 import os
-import re
-import time
 
 import pytest
-import requests
 
-from hubd_harness import BUILD_DIR, HubProcess
+from hubd_harness import BUILD_DIR, HubProcess, post_login, wait_until
 
 ADMIN_TOKEN = "internal-api-admin-token-0123456789"
 FIXTURES = os.path.join(BUILD_DIR, "tests", "fixtures", "plugins", "fx_api_probe.so")
@@ -52,21 +49,15 @@ def read_log(path):
 
 
 def wait_for(pred, path, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    """The event log's lines once pred(lines) holds."""
+    def matching():
         lines = read_log(path)
-        if pred(lines):
-            return lines
-        time.sleep(0.05)
-    raise AssertionError(f"log never matched; it holds: {read_log(path)}")
+        return lines if pred(lines) else None
+    return wait_until(matching, timeout, "the event log to match")
 
 
 def login(hub, user):
-    s = requests.Session()
-    r = s.get(hub.url + "hub/login")
-    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', r.text).group(1)
-    return s.post(hub.url + "hub/login", data={"username": user, "password": "x", "_xsrf": xsrf},
-                  allow_redirects=False)
+    return post_login(hub.url, user)[1]
 
 
 @pytest.fixture()
@@ -199,10 +190,7 @@ def test_failing_event_hook_changes_nothing_else(tmp_path):
     try:
         assert h.api("POST", "/users/ivan", token=ADMIN_TOKEN).status_code == 201
         wait_for(lambda ls: any(l.get("point") == "user_created" for l in ls), log)
-        deadline = time.time() + 5
-        while "hook plugin fx_api_probe failed on user_created" not in h.log() and time.time() < deadline:
-            time.sleep(0.05)
-        assert "hook plugin fx_api_probe failed on user_created" in h.log()
+        wait_until(lambda: "hook plugin fx_api_probe failed on user_created" in h.log(), 5, "the hook's failure in the log")
         assert h.api("GET", "/users/ivan", token=ADMIN_TOKEN).status_code == 200
     finally:
         h.stop()

@@ -1,10 +1,9 @@
 """Browser-style login against a real hubd: the form with XSRF, cookies, next, logout."""
-import re
 
 import pytest
 import requests
 
-from hubd_harness import HubProcess
+from hubd_harness import HubProcess, post_login
 
 
 @pytest.fixture(scope="module")
@@ -15,20 +14,8 @@ def hub():
     h.stop()
 
 
-def login_form(hub, session, next_url=None):
-    url = hub.url + "hub/login" + (f"?next={next_url}" if next_url else "")
-    r = session.get(url)
-    assert r.status_code == 200
-    m = re.search(r'name="_xsrf" value="([^"]+)"', r.text)
-    assert m, "login form has an _xsrf field"
-    return url, m.group(1)
-
-
 def login(hub, user, password="secret", next_url=None):
-    s = requests.Session()
-    url, xsrf = login_form(hub, s, next_url)
-    r = s.post(url, data={"username": user, "password": password, "_xsrf": xsrf}, allow_redirects=False)
-    return s, r
+    return post_login(hub.url, user, password, next_url=next_url)
 
 
 def test_login_sets_scoped_httponly_cookies(hub):

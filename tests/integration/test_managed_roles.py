@@ -3,12 +3,10 @@
 The roles come from the auth model: the fixture hook plugin fx_api_probe patches the auth model in
 post_auth (`patch = {roles = [...]}`), as an authenticator returning roles would."""
 import os
-import re
 
 import pytest
-import requests
 
-from hubd_harness import BUILD_DIR, HubProcess
+from hubd_harness import BUILD_DIR, HubProcess, post_login
 
 ADMIN = "managed-roles-admin-token-0123456789"
 FIXTURE = os.path.join(BUILD_DIR, "tests", "fixtures", "plugins", "fx_api_probe.so")
@@ -40,11 +38,7 @@ patch = {{ roles = {roles} }}
 
 
 def login(hub, user):
-    s = requests.Session()
-    r = s.get(hub.url + "hub/login")
-    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', r.text).group(1)
-    r = s.post(hub.url + "hub/login", data={"username": user, "password": "x", "_xsrf": xsrf}, allow_redirects=False)
-    return s, r
+    return post_login(hub.url, user)
 
 
 def whoami(hub, session):

@@ -15,8 +15,9 @@ import uuid
 import pytest
 import requests
 
+from hubd_harness import wait_until
 from test_spawn import (ADMIN_TOKEN, CHP, PROXY_TOKEN, SINGLEUSER, admin, chp_pid, make_hub, process_gone,
-                        read_environ, routes, server_model, start_hub, through_proxy, wait_for)
+                        read_environ, routes, server_model, start_hub, through_proxy)
 
 SLOW = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "slow_singleuser.py")
 
@@ -132,7 +133,7 @@ def test_spawn_right_after_startup_is_kept_and_stops(track):
     time.sleep(0.05)
     r = admin(h2, "POST", "/users/early/server")
     assert r.status_code in (201, 202), r.text
-    wait_for(lambda: (server_model(h2, "early") or {}).get("ready"), 90, "early's server to be ready")
+    wait_until(lambda: (server_model(h2, "early") or {}).get("ready"), 90, "early's server to be ready")
     pid = spawned_pid(h2, "early")
     assert pid and pids_with_env(marker) == [pid]
     log = h2.log()
@@ -153,8 +154,8 @@ def test_spawn_right_after_startup_is_kept_and_stops(track):
     assert "server-not-adopted" not in h2.log()
     r = admin(h2, "DELETE", "/users/early/server")
     assert r.status_code in (202, 204), r.text
-    wait_for(lambda: server_model(h2, "early") is None, 60, "early's server to stop")
-    wait_for(lambda: process_gone(pid), 15, "early's server process to exit")
+    wait_until(lambda: server_model(h2, "early") is None, 60, "early's server to stop")
+    wait_until(lambda: process_gone(pid), 15, "early's server process to exit")
     assert no_servers_recorded(h2, "early")
     assert h2.stop(timeout=40) == 0, h2.log()
     assert pids_with_env(marker) == [] and chp_pids(h2.ports[1]) == []
@@ -170,7 +171,7 @@ def test_shutdown_during_a_pending_spawn_leaves_no_process(track, how, cleanup_s
     assert admin(h, "POST", "/users/slow").status_code == 201
     r = admin(h, "POST", "/users/slow/server")
     assert r.status_code == 202, r.text
-    pid = wait_for(lambda: spawned_pid(h, "slow"), 20, "the slow server's process")
+    pid = wait_until(lambda: spawned_pid(h, "slow"), 20, "the slow server's process")
     assert not process_gone(pid)
     assert server_model(h, "slow")["pending"] == "spawn"
     proxy = chp_pid(h)
@@ -184,7 +185,7 @@ def test_shutdown_during_a_pending_spawn_leaves_no_process(track, how, cleanup_s
     assert process_gone(pid), "a pending spawn is stopped at shutdown"
     assert pids_with_env(marker) == []
     assert "spawn-cancelled: cancelling 1 pending spawns" in h.log()
-    wait_for(lambda: process_gone(proxy), 10, "the proxy to stop")
+    wait_until(lambda: process_gone(proxy), 10, "the proxy to stop")
     # The database agrees: the next start finds nothing to adopt and shows no server.
     h2 = track.hub(marker, workdir=h.workdir, port=h.port, ports=h.ports)
     start_hub(h2)
@@ -200,16 +201,16 @@ def test_kill_9_during_a_pending_spawn_then_restart_stops_that_server(track):
     start_hub(h)
     assert admin(h, "POST", "/users/crash").status_code == 201
     assert admin(h, "POST", "/users/crash/server").status_code == 202
-    pid = wait_for(lambda: spawned_pid(h, "crash"), 20, "the slow server's process")
+    pid = wait_until(lambda: spawned_pid(h, "crash"), 20, "the slow server's process")
     # Its state (the pid) is on the pending record before it answers, so the next start can find it.
-    wait_for(lambda: (server_model(h, "crash") or {}).get("state", {}).get("pid") == pid, 10,
+    wait_until(lambda: (server_model(h, "crash") or {}).get("state", {}).get("pid") == pid, 10,
              "the pending server's state")
     h.kill()
     assert not process_gone(pid), "a killed hubd leaves the pending server running (the case at hand)"
     h2 = track.hub(marker, workdir=h.workdir, port=h.port, ports=h.ports)
     start_hub(h2)
-    wait_for(lambda: process_gone(pid), 20, "the half-started server to be stopped")
-    wait_for(lambda: no_servers_recorded(h2, "crash"), 20, "crash's record to be cleared")
+    wait_until(lambda: process_gone(pid), 20, "the half-started server to be stopped")
+    wait_until(lambda: no_servers_recorded(h2, "crash"), 20, "crash's record to be cleared")
     assert "server-not-adopted: server crash was pending at shutdown; stopping it" in h2.log()
     assert h2.stop(timeout=40) == 0, h2.log()
     assert pids_with_env(marker) == [] and chp_pids(h.ports[1]) == []
@@ -227,7 +228,7 @@ def test_kill_9_then_restart_replaces_the_proxy(track):
     assert admin(h, "POST", "/users/kay").status_code == 201
     r = admin(h, "POST", "/users/kay/server")
     assert r.status_code in (201, 202), r.text
-    wait_for(lambda: (server_model(h, "kay") or {}).get("ready"), 90, "kay's server to be ready")
+    wait_until(lambda: (server_model(h, "kay") or {}).get("ready"), 90, "kay's server to be ready")
     server = spawned_pid(h, "kay")
     h.kill()
     assert chp_pids(api_port) == [first_proxy], "a killed hubd leaves its proxy (the case at hand)"
@@ -242,16 +243,16 @@ def test_kill_9_then_restart_replaces_the_proxy(track):
         assert int(f.read().strip()) == second_proxy
     assert "proxy-previous-found" in h2.log()
     # Routes work through the new proxy: the hub and the re-adopted server.
-    wait_for(lambda: "/user/kay" in routes(h2), 15, "the re-adopted server's route")
+    wait_until(lambda: "/user/kay" in routes(h2), 15, "the re-adopted server's route")
     r = through_proxy(h2, "/user/kay/api")
     assert r is not None and r.status_code == 200
     r = through_proxy(h2, "/hub/api/")
     assert r is not None and r.status_code == 200
     assert admin(h2, "DELETE", "/users/kay/server").status_code in (202, 204)
-    wait_for(lambda: server_model(h2, "kay") is None, 60, "kay's server to stop")
-    wait_for(lambda: process_gone(server), 15, "kay's server process to exit")
+    wait_until(lambda: server_model(h2, "kay") is None, 60, "kay's server to stop")
+    wait_until(lambda: process_gone(server), 15, "kay's server process to exit")
     assert no_servers_recorded(h2, "kay")
     assert h2.stop(timeout=40) == 0, h2.log()
-    wait_for(lambda: chp_pids(api_port) == [], 10, "the proxy to stop with hubd")
+    wait_until(lambda: chp_pids(api_port) == [], 10, "the proxy to stop with hubd")
     assert not os.path.exists(pid_file), "a clean stop removes the pid file"
     assert pids_with_env(marker) == []

@@ -15,7 +15,7 @@ import urllib.parse
 import pytest
 import requests
 
-from hubd_harness import BUILD_DIR, HubProcess, free_port
+from hubd_harness import BUILD_DIR, HubProcess, free_port, logged_in as logged_in_at, post_login, wait_until, xsrf_field
 
 ADMIN_TOKEN = "rtc-test-admin-token-0123456789abcdef"
 FIXTURE = os.path.join(BUILD_DIR, "tests", "fixtures", "plugins", "fx_blocking_hook.so")
@@ -85,13 +85,7 @@ def make_hub():
 
 
 def login(hub, user):
-    s = requests.Session()
-    r = s.get(hub.url + "hub/login", timeout=60)
-    assert r.status_code == 200
-    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', r.text).group(1)
-    r = s.post(hub.url + "hub/login", data={"username": user, "password": "x", "_xsrf": xsrf},
-               allow_redirects=False, timeout=120)
-    return s, r
+    return post_login(hub.url, user, timeout=120)
 
 
 def logged_in(hub, user):
@@ -339,9 +333,7 @@ def test_pre_spawn_gives_collaborative_servers_the_settings(make_hub, tmp_path):
         for user in ["collab-k", "kim"]:
             r = hub.api("POST", f"/users/{user}/server", token=ADMIN_TOKEN)
             assert r.status_code in (201, 202), r.text
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(list(out.glob("*.json"))) < 2:
-            time.sleep(0.2)
+        wait_until(lambda: len(list(out.glob("*.json"))) >= 2, 30, "both servers to record how they were started")
         started = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
         assert set(started) == {"collab-k", "kim"}, hub.log()[-3000:]
         argv = started["collab-k"]["argv"]
@@ -393,23 +385,8 @@ def proxied_hub(groups, workdir):
     return hub
 
 
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def browser(hub, user):
-    s = requests.Session()
-    r = s.get(hub.proxy_url + "/hub/login", timeout=30)
-    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', r.text).group(1)
-    r = s.post(hub.proxy_url + "/hub/login", data={"username": user, "password": "x", "_xsrf": xsrf},
-               allow_redirects=False, timeout=60)
-    assert r.status_code == 302, (user, r.status_code, r.text[:300])
-    return s
+    return logged_in_at(hub.proxy_url + "/", user, timeout=60)
 
 
 def open_server(hub, session, user):
@@ -418,7 +395,7 @@ def open_server(hub, session, user):
     r = session.get(hub.proxy_url + f"/user/{user}/tree", timeout=60)
     if r.status_code == 200 and 'action="' in r.text and "/oauth2/authorize" in r.url:
         action = html.unescape(re.search(r'<form method="post" action="([^"]+)"', r.text).group(1))
-        fields = [("_xsrf", re.search(r'name="_xsrf" value="([^"]+)"', r.text).group(1))]
+        fields = [("_xsrf", xsrf_field(r.text))]
         fields += [("scopes", html.unescape(v)) for v in re.findall(r'name="scopes" value="([^"]+)"', r.text)]
         r = session.post(urllib.parse.urljoin(r.url, action), data=fields, timeout=60)
     return r

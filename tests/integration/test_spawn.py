@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from hubd_harness import HubProcess, free_port
+from hubd_harness import HubProcess, free_port, logged_in, wait_until
 
 ADMIN_TOKEN = "spawn-test-admin-token-0123456789"
 PROXY_TOKEN = "spawn-test-proxy-token-0123456789"
@@ -77,7 +77,7 @@ def start_hub(hub):
             return "/" in routes(hub)
         except (requests.RequestException, AssertionError):
             return False
-    wait_for(hub_routed, 30, "the proxy to have the hub route")
+    wait_until(hub_routed, 30, "the proxy to have the hub route")
     return hub
 
 
@@ -91,16 +91,6 @@ def routes(hub):
     return r.json()
 
 
-def wait_for(pred, timeout, what, interval=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def server_model(hub, user, name=""):
     r = admin(hub, "GET", f"/users/{user}")
     assert r.status_code == 200, r.text
@@ -110,7 +100,7 @@ def server_model(hub, user, name=""):
 def start_and_wait(hub, user):
     r = admin(hub, "POST", f"/users/{user}/server")
     assert r.status_code in (201, 202), r.text
-    wait_for(lambda: (server_model(hub, user) or {}).get("ready"), 90, f"{user}'s server to be ready")
+    wait_until(lambda: (server_model(hub, user) or {}).get("ready"), 90, f"{user}'s server to be ready")
 
 
 def through_proxy(hub, path):
@@ -169,7 +159,7 @@ def test_hub_route_and_proxy_reach_the_hub(hub):
     r = through_proxy(hub, "/hub/api/")
     assert r is not None and r.status_code == 200 and "version" in r.json()
     # A service with a url gets its route, with JupyterHub's data.
-    table = wait_for(lambda: (lambda t: t if "/services/grades" in t else None)(routes(hub)), 10, "the service route")
+    table = wait_until(lambda: (lambda t: t if "/services/grades" in t else None)(routes(hub)), 10, "the service route")
     assert table["/services/grades"]["service"] == "grades"
     assert table["/services/grades"]["target"] == hub.proxy_api.rsplit("/api/routes", 1)[0]
 
@@ -203,7 +193,7 @@ def test_start_reach_through_proxy_and_stop(hub):
 
     r = admin(hub, "DELETE", "/users/alice/server")
     assert r.status_code in (202, 204), r.text
-    wait_for(lambda: server_model(hub, "alice") is None, 60, "alice's server to stop")
+    wait_until(lambda: server_model(hub, "alice") is None, 60, "alice's server to stop")
     assert "/user/alice" not in routes(hub)
     assert server_tokens(hub, "alice") == []
     # The target no longer answers: the process is gone.
@@ -222,14 +212,13 @@ def test_progress_stream_reports_ready(hub):
     starter = threading.Thread(target=lambda: answers.append(admin(hub, "POST", "/users/dave/server")))
     starter.start()
     # While the spawn runs, the stream is live: events arrive one by one, before the server is ready.
-    deadline = time.time() + 20
-    while True:
+    def progress_stream():
         r = hub.api("GET", "/users/dave/server/progress", token=ADMIN_TOKEN, stream=True)
-        if r.status_code == 200 or time.time() > deadline:
-            break
+        if r.status_code == 200:
+            return r
         r.close()
-        time.sleep(0.02)
-    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/event-stream")
+    r = wait_until(progress_stream, 20, "dave's progress stream", interval=0.02)
+    assert r.headers["Content-Type"].startswith("text/event-stream")
     events = []
     for line in r.iter_lines(decode_unicode=True):
         if not line or not line.startswith("data: "):
@@ -251,9 +240,9 @@ def test_progress_stream_reports_ready(hub):
     # Once running, the stream is the ready event alone.
     r = admin(hub, "GET", "/users/dave/server/progress")
     assert r.status_code == 200 and '"ready": true' in r.text.replace('"ready":true', '"ready": true')
-    wait_for(lambda: (server_model(hub, "dave") or {}).get("ready"), 30, "dave ready")
+    wait_until(lambda: (server_model(hub, "dave") or {}).get("ready"), 30, "dave ready")
     assert admin(hub, "DELETE", "/users/dave/server").status_code in (202, 204)
-    wait_for(lambda: server_model(hub, "dave") is None, 60, "dave's server to stop")
+    wait_until(lambda: server_model(hub, "dave") is None, 60, "dave's server to stop")
 
 
 def test_killed_server_is_cleaned_up_and_can_start_again(hub):
@@ -262,15 +251,15 @@ def test_killed_server_is_cleaned_up_and_can_start_again(hub):
     pid = r.json()["servers"][""]["state"]["pid"]
     assert "/user/carol" in routes(hub)
     os.killpg(pid, signal.SIGKILL)
-    wait_for(lambda: server_model(hub, "carol") is None, 20, "hubd to notice the dead server")
-    wait_for(lambda: "/user/carol" not in routes(hub), 10, "the route to go")
+    wait_until(lambda: server_model(hub, "carol") is None, 20, "hubd to notice the dead server")
+    wait_until(lambda: "/user/carol" not in routes(hub), 10, "the route to go")
     assert server_tokens(hub, "carol") == []
     assert "server-exited: server carol exited on its own" in hub.log()
     start_and_wait(hub, "carol")
     r = through_proxy(hub, "/user/carol/api")
     assert r is not None and r.status_code == 200
     assert admin(hub, "DELETE", "/users/carol/server").status_code in (202, 204)
-    wait_for(lambda: server_model(hub, "carol") is None, 60, "carol's server to stop")
+    wait_until(lambda: server_model(hub, "carol") is None, 60, "carol's server to stop")
 
 
 def test_killed_proxy_is_restarted_and_routes_come_back(hub):
@@ -278,15 +267,15 @@ def test_killed_proxy_is_restarted_and_routes_come_back(hub):
     assert "/user/alice" in routes(hub)
     old = chp_pid(hub)
     os.kill(old, signal.SIGKILL)
-    wait_for(lambda: chp_pid(hub) != old, 20, "hubd to restart the proxy")
+    wait_until(lambda: chp_pid(hub) != old, 20, "hubd to restart the proxy")
 
     def reachable():
         r = through_proxy(hub, "/user/alice/api")
         return r is not None and r.status_code == 200
-    wait_for(reachable, 20, "alice's server to be reachable again")
+    wait_until(reachable, 20, "alice's server to be reachable again")
     assert "/" in routes(hub)
     assert admin(hub, "DELETE", "/users/alice/server").status_code in (202, 204)
-    wait_for(lambda: server_model(hub, "alice") is None, 60, "alice's server to stop")
+    wait_until(lambda: server_model(hub, "alice") is None, 60, "alice's server to stop")
 
 
 def test_missing_command_fails_clearly_and_leaves_nothing():
@@ -328,7 +317,7 @@ def test_server_that_never_answers_times_out_and_is_stopped():
         assert server_tokens(h, "erin") == []
         assert "started the server for erin as pid" in h.log()
         pid = int(re.findall(r"started the server for erin as pid (\d+)", h.log())[-1])
-        wait_for(lambda: process_gone(pid), 10, "the never-answering process to be stopped")
+        wait_until(lambda: process_gone(pid), 10, "the never-answering process to be stopped")
     finally:
         h.stop(timeout=40)
         shutil.rmtree(h.workdir, ignore_errors=True)
@@ -349,13 +338,13 @@ def test_restart_readopts_running_servers():
         try:
             model = server_model(h2, "frank")
             assert model and model["ready"], model
-            wait_for(lambda: "/user/frank" in routes(h2), 10, "the re-adopted server's route")
+            wait_until(lambda: "/user/frank" in routes(h2), 10, "the re-adopted server's route")
             r = through_proxy(h2, "/user/frank/api")
             assert r is not None and r.status_code == 200
             assert "server-adopted: server frank still runs" in h2.log()
             assert admin(h2, "DELETE", "/users/frank/server").status_code in (202, 204)
-            wait_for(lambda: server_model(h2, "frank") is None, 60, "frank's server to stop")
-            wait_for(lambda: process_gone(pid), 15, "the re-adopted process to exit")
+            wait_until(lambda: server_model(h2, "frank") is None, 60, "frank's server to stop")
+            wait_until(lambda: process_gone(pid), 15, "the re-adopted process to exit")
         finally:
             h2.stop(timeout=40)
     finally:
@@ -366,14 +355,7 @@ def test_restart_readopts_running_servers():
 
 def browser_login(hub, user):
     """A browser-like session logged in to the hub through the proxy (form, XSRF, cookies)."""
-    s = requests.Session()
-    r = s.get(hub.proxy_url + "/hub/login", timeout=10)
-    assert r.status_code == 200, r.text
-    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', r.text).group(1)
-    r = s.post(hub.proxy_url + "/hub/login", data={"username": user, "password": "x", "_xsrf": xsrf},
-               allow_redirects=False, timeout=10)
-    assert r.status_code == 302, r.text
-    return s
+    return logged_in(hub.proxy_url + "/", user, timeout=10)
 
 
 def test_oauth_round_trip_through_the_proxy_and_other_users_get_403(hub):
@@ -416,7 +398,7 @@ def test_oauth_round_trip_through_the_proxy_and_other_users_get_403(hub):
         assert r.url == hub.proxy_url + "/user/alice/tree"
     finally:
         assert admin(hub, "DELETE", "/users/alice/server").status_code in (202, 204)
-        wait_for(lambda: server_model(hub, "alice") is None, 60, "alice's server to stop")
+        wait_until(lambda: server_model(hub, "alice") is None, 60, "alice's server to stop")
 
 
 def test_proxy_api(hub):
@@ -456,7 +438,7 @@ def test_named_servers_and_limits():
         r = admin(h, "POST", "/users/hank/server")
         assert r.status_code == 429, r.text
         assert 30 <= int(r.headers["Retry-After"]) <= 60
-        wait_for(lambda: (server_model(h, "gina", "gpu") or {}).get("ready"), 60, "gina/gpu ready")
+        wait_until(lambda: (server_model(h, "gina", "gpu") or {}).get("ready"), 60, "gina/gpu ready")
         model = server_model(h, "gina", "gpu")
         assert model["url"] == "/user/gina/gpu/" and model["user_options"] == {"size": "s"}
         assert model["progress_url"] == "/hub/api/users/gina/servers/gpu/progress"
@@ -474,16 +456,16 @@ def test_named_servers_and_limits():
         # Stop and remove: the record goes too.
         r = admin(h, "DELETE", "/users/gina/servers/gpu", json_body={"remove": True})
         assert r.status_code in (202, 204), r.text
-        wait_for(lambda: admin(h, "GET", "/users/gina/servers/gpu").status_code == 404, 30, "gina/gpu removed")
+        wait_until(lambda: admin(h, "GET", "/users/gina/servers/gpu").status_code == 404, 30, "gina/gpu removed")
         assert "/user/gina/gpu" not in routes(h)
         assert admin(h, "DELETE", "/users/gina/server", json_body={"remove": True}).status_code == 400
         # Deleting a user stops every server of theirs first, named ones too.
         assert admin(h, "POST", "/users/hank/servers/lab").status_code in (201, 202)
-        wait_for(lambda: (server_model(h, "hank", "lab") or {}).get("ready"), 90, "hank/lab ready")
+        wait_until(lambda: (server_model(h, "hank", "lab") or {}).get("ready"), 90, "hank/lab ready")
         pid = admin(h, "GET", "/users/hank").json()["servers"]["lab"]["state"]["pid"]
         r = admin(h, "DELETE", "/users/hank")
         assert r.status_code == 204, r.text
-        wait_for(lambda: process_gone(pid), 20, "hank/lab's process to stop")
+        wait_until(lambda: process_gone(pid), 20, "hank/lab's process to stop")
         assert "/user/hank/lab" not in routes(h)
     finally:
         h.stop(timeout=40)
@@ -518,12 +500,12 @@ def test_proxy_traffic_counts_as_activity(hub):
         r = through_proxy(hub, "/user/dave/api")
         assert r is not None and r.status_code == 200
         # CHP stamps the route; the next route check (check_routes_interval = 1 s) copies it.
-        wait_for(lambda: server_model(hub, "dave")["last_activity"] > before, 10, "activity from proxy traffic")
+        wait_until(lambda: server_model(hub, "dave")["last_activity"] > before, 10, "activity from proxy traffic")
         user_after = admin(hub, "GET", "/users/dave").json()["last_activity"]
         assert user_after and (user_before is None or user_after > user_before)
     finally:
         assert admin(hub, "DELETE", "/users/dave/server").status_code in (202, 204)
-        wait_for(lambda: server_model(hub, "dave") is None, 60, "dave's server to stop")
+        wait_until(lambda: server_model(hub, "dave") is None, 60, "dave's server to stop")
 
 
 def test_shutdown_stops_servers_and_the_proxy():
@@ -536,7 +518,7 @@ def test_shutdown_stops_servers_and_the_proxy():
         proxy = chp_pid(h)
         assert h.stop(timeout=40) == 0, h.log()
         assert process_gone(pid), "cleanup_servers (default true) stops the server at shutdown"
-        wait_for(lambda: process_gone(proxy), 10, "cleanup_proxy to stop CHP")
+        wait_until(lambda: process_gone(proxy), 10, "cleanup_proxy to stop CHP")
         assert "spawn: stopping 1 servers (JupyterHub.cleanup_servers)" in h.log()
     finally:
         h.stop(timeout=40)
@@ -601,10 +583,10 @@ def test_env_contract_pre_spawn_hooks_and_server_events():
         assert h.api("GET", "/users", token=token).status_code == 403
 
         assert admin(h, "DELETE", "/users/kim/server").status_code in (202, 204)
-        wait_for(lambda: server_model(h, "kim") is None, 60, "kim's server to stop")
+        wait_until(lambda: server_model(h, "kim") is None, 60, "kim's server to stop")
         assert h.api("GET", "/user", token=token).status_code == 403  # revoked with the server
         # Change events are delivered asynchronously: server_stopped and post_stop may come in any order.
-        wait_for(lambda: sorted(l["point"] for l in hook_lines() if l["user"] == "kim") ==
+        wait_until(lambda: sorted(l["point"] for l in hook_lines() if l["user"] == "kim") ==
                  ["post_stop", "pre_spawn", "server_started", "server_stopped"], 10, "hook calls for kim")
         points = [l["point"] for l in hook_lines() if l["user"] == "kim"]
         assert points[:2] == ["pre_spawn", "server_started"], points
@@ -630,12 +612,13 @@ def test_spawn_page_lands_on_the_notebook(hub):
         # /hub/spawn starts the server, spawn-pending sends the browser on once it is ready, and the
         # server's OAuth round trip ends on its tree page.
         r = s.get(hub.proxy_url + "/hub/spawn", timeout=60)
-        if "/hub/spawn-pending/" in r.url:  # slower than slow_spawn_timeout: the page follows progress
-            wait_for(lambda: (server_model(hub, "lee") or {}).get("ready"), 90, "lee's server to be ready")
+        via_pending = any("/hub/spawn-pending/lee" in h.headers.get("Location", "") for h in r.history)
+        if "/hub/spawn-pending/" in r.url:  # not ready yet: the pending page follows progress
+            wait_until(lambda: (server_model(hub, "lee") or {}).get("ready"), 90, "lee's server to be ready")
             r = s.get(r.url, timeout=60)
         assert r.status_code == 200, (r.status_code, r.url, r.text[:300])
         assert r.url.startswith(hub.proxy_url + "/user/lee/"), r.url
-        assert any("/hub/spawn-pending/lee" in h.headers.get("Location", "") for h in r.history)
+        assert via_pending
     finally:
         assert admin(hub, "DELETE", "/users/lee/server").status_code in (202, 204)
-        wait_for(lambda: server_model(hub, "lee") is None, 60, "lee's server to stop")
+        wait_until(lambda: server_model(hub, "lee") is None, 60, "lee's server to stop")

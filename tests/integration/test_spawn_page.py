@@ -9,9 +9,10 @@ import time
 
 import pytest
 
+from hubd_harness import wait_until
 from test_no_orphans import kill_pid, pids_with_env, slow_cmd
 from test_spawn import (CHP, SINGLEUSER, admin, browser_login, make_hub, process_gone, server_model, start_hub,
-                        through_proxy, wait_for)
+                        through_proxy)
 
 pytestmark = pytest.mark.skipif(not SINGLEUSER or not CHP,
                                 reason="needs jupyterhub-singleuser and configurable-http-proxy")
@@ -41,7 +42,7 @@ def follow_to_the_server(hub, s, user, pending):
     assert server_model(hub, user)["pending"] == "spawn"
     r = s.get(hub.proxy_url + pending, timeout=10, allow_redirects=False)
     assert r.status_code == 200 and "progress" in r.text, r.text[:300]
-    wait_for(lambda: (server_model(hub, user) or {}).get("ready"), 60, f"{user}'s server to be ready")
+    wait_until(lambda: (server_model(hub, user) or {}).get("ready"), 60, f"{user}'s server to be ready")
     r = s.get(hub.proxy_url + pending, timeout=10, allow_redirects=False)
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/user/{user}/"), (r.status_code, r.headers)
     r = through_proxy(hub, f"/user/{user}/api")
@@ -51,8 +52,8 @@ def follow_to_the_server(hub, s, user, pending):
 def stop(hub, user):
     pid = server_model(hub, user)["state"]["pid"]
     assert admin(hub, "DELETE", f"/users/{user}/server").status_code in (202, 204)
-    wait_for(lambda: server_model(hub, user) is None, 60, f"{user}'s server to stop")
-    wait_for(lambda: process_gone(pid), 15, f"{user}'s server process to exit")
+    wait_until(lambda: server_model(hub, user) is None, 60, f"{user}'s server to stop")
+    wait_until(lambda: process_gone(pid), 15, f"{user}'s server process to exit")
 
 
 def test_get_spawn_redirects_to_pending_within_a_second(hub):

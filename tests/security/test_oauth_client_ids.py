@@ -8,12 +8,11 @@ import os
 import re
 import shutil
 import tempfile
-import time
 
 import pytest
 import requests
 
-from hubd_harness import HubProcess
+from hubd_harness import HubProcess, logged_in, wait_until
 
 ADMIN = "sec-oauth-admin-token-0123456789"
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
@@ -53,13 +52,10 @@ def admin(hub, method, path, body=None):
 
 
 def wait_ready(hub, user, name):
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        servers = admin(hub, "GET", f"/users/{user}").json().get("servers", {})
-        if servers.get(name, {}).get("ready"):
-            return servers[name]
-        time.sleep(0.2)
-    raise AssertionError(f"{user}/{name} not ready:\n{hub.log()[-3000:]}")
+    def ready_server():
+        server = admin(hub, "GET", f"/users/{user}").json().get("servers", {}).get(name, {})
+        return server if server.get("ready") else None
+    return wait_until(ready_server, 60, f"{user}/{name} to be ready")
 
 
 def environ_of(pid):
@@ -68,13 +64,7 @@ def environ_of(pid):
 
 
 def login(hub, user):
-    s = requests.Session()
-    page = s.get(hub.url + "hub/login", timeout=10)
-    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
-    r = s.post(hub.url + "hub/login", data={"username": user, "password": "secret", "_xsrf": xsrf},
-               allow_redirects=False, timeout=10)
-    assert r.status_code == 302, r.text
-    return s
+    return logged_in(hub.url, user, "secret", timeout=10)
 
 
 def authorize(session, hub, client_id, redirect_uri):
