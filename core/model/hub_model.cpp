@@ -169,7 +169,8 @@ store::snapshot hub_model::rows() const {
     for (const auto& [uid, sources] : users)
       for (const auto& src : sources) out.memberships.push_back({uid, gid, src});
   values(st.roles_by_id, out.roles);
-  for (const auto& [rid, list] : st.assignments_by_role) out.role_assignments.insert(out.role_assignments.end(), list.begin(), list.end());
+  for (const auto& [rid, list] : st.assignments_by_role)
+    out.role_assignments.insert(out.role_assignments.end(), list.begin(), list.end());
   values(st.services_by_id, out.services);
   values(st.servers, out.servers);
   values(st.tokens, out.tokens);

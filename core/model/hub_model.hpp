@@ -1,12 +1,12 @@
 #pragma once
 // The in-memory hub state: the single source of truth in the process and the one place that
 // mutates it. Reads are served from memory under a shared lock and return snapshots: immutable
-// shared rows and vectors of them (cheap to copy, safe to keep). No caller code ever runs under the
-// model's lock (a callback that read the model again would lock it recursively), so a predicate or
-// completion may call back into the model freely. A mutation validates against the current state under the
-// exclusive lock, applies to memory, and hands its rows to the store's single writer; it returns
-// at once (never waits for fsync). Its completion fires on the writer thread once the change is
-// durable.
+// shared rows and vectors of them (cheap to copy, safe to keep). No caller code ever runs under
+// the model's lock (a callback that read the model again would lock it recursively), so a
+// predicate or a completion may call back into the model freely. A mutation validates against the
+// current state under the exclusive lock, applies to memory, and hands its rows to the store's
+// single writer; it returns at once (never waits for fsync). Its completion fires on the writer
+// thread once the change is durable.
 //
 // Contract of every mutation `result<T> m(..., completion done)`:
 //   - an error result means nothing changed and `done` is never called;

@@ -1,4 +1,5 @@
-// The model's users aggregate. Users: lookups by name, id and cookie id, creation with default roles, renames, auth_state.
+// The model's users aggregate. Users: lookups by name, id and cookie id, creation with default
+// roles, renames, auth_state.
 #include "core/model/mutation.hpp"
 
 #include "core/store/crypto.hpp"

@@ -425,6 +425,29 @@ TEST_CASE("a failed commit reports the error and restores memory from the databa
   CHECK(f.m().user_count() == 2);
 }
 
+TEST_CASE("a commit group whose commit fails fails every change in it and memory forgets them all") {
+  fixture f;
+  auto& m = f.m();
+  require_ok(m.wait([&](auto d) { return m.create_user({"alice"}, d); }));
+  std::atomic<int> failed{0};
+  hub_model::commit_group group(m);
+  for (const char* n : {"bob", "carol"})
+    require_ok(m.create_user({n}, [&](const status& s) {
+      if (!s && s.err().code == errc::disk_full) ++failed;
+    }));
+  require_ok(m.delete_user("alice", {}));
+  f.flaky->fail_next = true;
+  auto st = group.commit();
+  REQUIRE_FALSE(st);
+  CHECK(st.err().code == errc::disk_full);
+  CHECK(failed.load() == 2);
+  CHECK(m.find_user("alice"));
+  CHECK_FALSE(m.find_user("bob"));
+  CHECK_FALSE(m.find_user("carol"));
+  f.reopen();
+  CHECK(f.m().user_count() == 1);
+}
+
 TEST_CASE("concurrent creations from many threads: all acknowledged, all durable") {
   fixture f;
   auto& m = f.m();
