@@ -1,6 +1,7 @@
 // The managed-service supervisor with real processes (/bin/sh): start, output, restart with
 // backoff, giving up, SIGTERM then SIGKILL.
 #include "core/app/managed_services.hpp"
+#include "tests/support/eventually.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -13,6 +14,7 @@
 
 using namespace hubd::core::app;
 using namespace std::chrono_literals;
+using hubd::test::eventually;
 
 namespace {
 
@@ -22,16 +24,6 @@ managed_service_spec sh(std::string name, std::string script) {
   s.command = {"/bin/sh", "-c", std::move(script)};
   s.env = {{"PATH", "/usr/bin:/bin"}, {"MARK", "from-env"}};
   return s;
-}
-
-template <class F>
-bool eventually(F&& f, std::chrono::milliseconds timeout = 5s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
 }
 
 bool alive(int pid) { return pid > 0 && ::kill(pid, 0) == 0; }
@@ -116,12 +108,16 @@ TEST_CASE("a command that does not exist does not throw and is retried") {
 TEST_CASE("stop sends SIGTERM, then SIGKILL to a service that ignores it, within the grace period") {
   managed_services_options o;
   o.stop_grace = 300ms;
-  managed_services ms({sh("polite", "exec sleep 30"), sh("stubborn", "trap '' TERM; while :; do sleep 0.05; done")}, o);
+  auto dir = temp_dir();
+  std::filesystem::remove(dir / "trapped");
+  auto stubborn_spec = sh("stubborn", "trap '' TERM; : > trapped; while :; do sleep 0.05; done");
+  stubborn_spec.cwd = dir.string();
+  managed_services ms({sh("polite", "exec sleep 30"), stubborn_spec}, o);
   ms.start();
   int polite = ms.status_of("polite")->pid, stubborn = ms.status_of("stubborn")->pid;
   REQUIRE(alive(polite));
   REQUIRE(alive(stubborn));
-  std::this_thread::sleep_for(200ms);  // let the shell install its trap
+  REQUIRE(eventually([&] { return std::filesystem::exists(dir / "trapped"); }));  // SIGTERM is ignored now
   auto t0 = std::chrono::steady_clock::now();
   ms.stop();
   auto took = std::chrono::steady_clock::now() - t0;
@@ -130,4 +126,5 @@ TEST_CASE("stop sends SIGTERM, then SIGKILL to a service that ignores it, within
   CHECK(took >= 300ms);
   CHECK(took < 3s);
   ms.stop();  // idempotent
+  std::filesystem::remove_all(dir);
 }

@@ -6,6 +6,7 @@
 #include "core/http/jupyterhub_version.hpp"
 #include "core/http/server.hpp"
 #include "core/http/body_stream.hpp"
+#include "tests/support/eventually.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -405,8 +406,7 @@ TEST_CASE("clean stop closes idle connections and stops accepting", "[http][serv
   CHECK(c.read_reply().status == 200);
   f.srv->stop();
   CHECK(c.closed_by_peer());
-  for (int i = 0; i < 500 && f.srv->connections() != 0; ++i) std::this_thread::sleep_for(10ms);
-  CHECK(f.srv->connections() == 0);
+  CHECK(hubd::test::eventually([&] { return f.srv->connections() == 0; }));
 }
 
 TEST_CASE("listening on several endpoints; bind errors name the endpoint", "[http][server]") {

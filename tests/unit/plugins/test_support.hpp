@@ -2,6 +2,7 @@
 // Helpers for plugin tests: wait for a callback-style result (never a timing assert: the wait is only
 // a guard against hanging forever).
 #include "core/plugins/op_result.hpp"
+#include "tests/support/eventually.hpp"
 
 #include <chrono>
 #include <future>
@@ -21,15 +22,6 @@ core::plugins::op_result wait_op(Start start) {
   start([p](core::plugins::op_result r) { p->set_value(std::move(r)); });
   if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready) throw std::runtime_error("op never answered");
   return f.get();
-}
-
-template <class Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 6000; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
 }
 
 }  // namespace hubd::test

@@ -3,13 +3,12 @@
 
 #include "core/http/client.hpp"
 #include "core/http/io_pool.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/free_port.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,21 +18,11 @@
 
 using namespace hubd::core;
 using namespace hubd::core::proxy;
+using hubd::test::eventually;
+using hubd::test::free_port;
 using nlohmann::json;
 
 namespace {
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string wait_done(const std::function<void(done_callback)>& f) {
   std::promise<std::string> p;
@@ -168,14 +157,11 @@ TEST_CASE("a real configurable-http-proxy: start, routes, traffic, restart", "[p
   // Traffic through the proxy reaches the target (python answers 404 for the unknown path, which is
   // fine: it answered) and stamps last_activity on the route.
   std::string through;
-  for (int i = 0; i < 100; ++i) {
+  CHECK(eventually([&] {
     auto r = fetch(f.client, "GET", f.opts.public_url + "/user/alice/");
-    if (r.ok() && r.status < 500) {
-      through = std::to_string(r.status);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+    if (r.ok() && r.status < 500) through = std::to_string(r.status);
+    return !through.empty();
+  }));
   CHECK(through == "404");
   CHECK(routes_of(*f.px).at("/user/alice/").data.contains("last_activity"));
 
@@ -191,12 +177,7 @@ TEST_CASE("a real configurable-http-proxy: start, routes, traffic, restart", "[p
   // Kill CHP: hubd notices and starts it again; the routes are re-added by a sync.
   int old_pid = f.px->pid();
   ::kill(old_pid, SIGKILL);
-  bool noticed = false;
-  for (int i = 0; i < 200 && !noticed; ++i) {
-    noticed = !f.px->process_running();
-    if (!noticed) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  REQUIRE(noticed);
+  REQUIRE(eventually([&] { return !f.px->process_running(); }));
   REQUIRE(wait_done([&](auto cb) { f.px->start(cb); }) == "");
   CHECK(f.px->pid() != old_pid);
   CHECK(routes_of(*f.px).empty());
@@ -269,8 +250,7 @@ TEST_CASE("live_proxy_pid: only a live process whose command line names the prox
     ::_exit(127);
   }
   write(std::to_string(child) + "\n");
-  for (int i = 0; i < 100 && !live_proxy_pid(file, "/usr/bin/sleep"); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // until the exec happened
+  CHECK(eventually([&] { return live_proxy_pid(file, "/usr/bin/sleep").has_value(); }));  // the exec happened
   CHECK(live_proxy_pid(file, "/usr/bin/sleep") == child);       // matched by the command's file name
   CHECK_FALSE(live_proxy_pid(file, "configurable-http-proxy"));  // a reused pid of something else
   ::kill(child, SIGKILL);

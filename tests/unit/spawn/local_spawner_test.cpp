@@ -3,6 +3,7 @@
 #include "core/plugins/plugin_host.hpp"
 #include "core/plugins/plugin_registry.hpp"
 #include "core/plugins/spawner_adapter.hpp"
+#include "tests/support/eventually.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -24,6 +25,7 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace hubd::core::plugins;
+using hubd::test::eventually;
 
 namespace {
 
@@ -106,30 +108,17 @@ json ctx_for(const std::string& user, std::vector<std::string> cmd, json env = j
 int port_of(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
 
 bool connects(int port) {
-  for (int i = 0; i < 300; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    if (ok) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
 }
 
 bool pid_alive(pid_t pid) { return ::kill(pid, 0) == 0; }
-
-template <class F>
-bool eventually(F f) {
-  for (int i = 0; i < 400; ++i) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -140,7 +129,7 @@ TEST_CASE("local spawner starts a server on a free port, polls, saves its pid an
   REQUIRE(r.ok());
   std::string url = r.value["url"];
   CHECK(url.rfind("http://127.0.0.1:", 0) == 0);
-  REQUIRE(connects(port_of(url)));
+  REQUIRE(eventually([&] { return connects(port_of(url)); }));
 
   auto p = poll(*s);
   REQUIRE(p.ok());
@@ -251,7 +240,7 @@ TEST_CASE("a new spawner instance re-adopts a running server from its saved stat
     auto r = start(*s, ctx_for("gina", {"python3", "-c", k_http_server}));
     REQUIRE(r.ok());
     url = r.value["url"];
-    REQUIRE(connects(port_of(url)));
+    REQUIRE(eventually([&] { return connects(port_of(url)); }));
     st = get_state(*s);
   }  // the instance goes away (as when hubd restarts); the process keeps running
   pid_t pid = st["pid"];

@@ -1,12 +1,10 @@
 // Readiness waiting against real sockets: a server that shows up late, one that crashes, one that never answers.
 #include "core/spawn/wait_up.hpp"
+#include "tests/support/free_port.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,20 +12,9 @@
 
 using namespace hubd::core;
 using namespace hubd::core::spawn;
+using hubd::test::free_port;
 
 namespace {
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // Starts after a delay, then answers every GET with `status` and an X-JupyterHub-Version header.
 pid_t late_server(int port, int status, double delay) {
   std::string code =
