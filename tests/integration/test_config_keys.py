@@ -19,7 +19,7 @@ import pytest
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hubd_harness import BUILD_DIR, HUBD, HubProcess, free_port, toml_str  # noqa: E402
+from hubd_harness import BUILD_DIR, HUBD, HubProcess, free_port, toml_str, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE_AUTH = os.path.join(BUILD_DIR, "tests", "fixtures", "plugins", "fx_auth.so")
@@ -227,8 +227,8 @@ def test_refused_keys():
     # Start-up refusals naming the key.
     start_fails('[JupyterHub]\nproxy_class = "traefik"\n', "JupyterHub.proxy_class")
     start_fails('[JupyterHub]\nhub_bind_url = "https://127.0.0.1:1"\n', "https needs JupyterHub.ssl_cert and ssl_key")
-    start_fails('[JupyterHub]\nssl_cert = "/nonexistent.pem"\nssl_key = "/nonexistent.key"\nhub_bind_url = "https://127.0.0.1:%d"\n'
-                % free_port(), "cannot listen")
+    start_fails('[JupyterHub]\nssl_cert = "/nonexistent.pem"\nssl_key = "/nonexistent.key"\nhub_bind_url = "https://127.0.0.1:0"\n',
+                "cannot listen")
     start_fails('[Authenticator]\nenable_auth_state = true\n', "Authenticator.enable_auth_state")
     # fx_auth has no load_managed_roles: resetting managed roles cannot work and stops start-up.
     start_fails(fx_config("manage_roles = true\nreset_managed_roles_on_startup = true"),
@@ -662,9 +662,8 @@ http_timeout = 20
         assert "<input name='size'>" in s.get(h.url + "hub/spawn/alice/other", timeout=10).text
         r = h.api("POST", "/users/alice/server", token=ADMIN, json_body={"size": "s"})
         assert r.status_code in (201, 202), r.text
-        deadline = time.time() + 20
-        while time.time() < deadline and not h.api("GET", "/users/alice", token=ADMIN).json()["servers"].get("", {}).get("ready"):
-            time.sleep(0.2)
+        wait_until(lambda: h.api("GET", "/users/alice", token=ADMIN).json()["servers"].get("", {}).get("ready"), 20,
+                   "alice's server to be ready")
         rep = json.loads(report.read_text())
         env = rep["env"]
         # jupyterhub-idle-culler's feature detection: a hub >= 1.3 gets ?state= filters instead of
@@ -702,10 +701,8 @@ http_timeout = 20
         assert env["JUPYTERHUB_ADMIN_ACCESS"] == "1"  # admin_access
         # shutdown_on_logout: logging out stops the server.
         s.get(h.url + "hub/logout", timeout=10)
-        deadline = time.time() + 15
-        while time.time() < deadline and h.api("GET", "/users/alice", token=ADMIN).json()["servers"]:
-            time.sleep(0.2)
-        assert h.api("GET", "/users/alice", token=ADMIN).json()["servers"] == {}
+        wait_until(lambda: h.api("GET", "/users/alice", token=ADMIN).json()["servers"] == {}, 15,
+                   "logging out to stop alice's server")
     finally:
         h.cleanup()
 
@@ -771,20 +768,16 @@ def test_last_activity_interval(tmp_path):
         assert r.status_code == 200
         assert h.api("POST", "/users/alice", token=ADMIN).status_code == 201
         assert h.api("POST", "/users/alice/server", token=ADMIN).status_code in (201, 202)
-        deadline = time.time() + 20
-        while time.time() < deadline and not h.api("GET", "/users/alice", token=ADMIN).json()["servers"].get("", {}).get("ready"):
-            time.sleep(0.2)
+        wait_until(lambda: h.api("GET", "/users/alice", token=ADMIN).json()["servers"].get("", {}).get("ready"), 20,
+                   "alice's server to be ready")
         before = h.api("GET", "/users/alice", token=ADMIN).json()["last_activity"]
         time.sleep(1.1)
         # Traffic through the proxy (CHP stamps the route); the route check is an hour away, so only
         # the last_activity_interval pass can copy the stamp.
         assert requests.get(f"http://127.0.0.1:{proxy_port}/user/alice/", timeout=5).status_code == 200
-        deadline = time.time() + 5
-        after = before
-        while time.time() < deadline and after == before:
-            time.sleep(0.3)
-            after = h.api("GET", "/users/alice", token=ADMIN).json()["last_activity"]
-        assert after != before and after > (before or ""), (before, after)
+        after = wait_until(lambda: (lambda a: a if a != before else None)(
+            h.api("GET", "/users/alice", token=ADMIN).json()["last_activity"]), 5, "the proxy's activity to be copied")
+        assert after > (before or ""), (before, after)
         # ConfigurableHTTPProxy.command and debug: the process hubd started runs that command at debug level.
         pid = int(re.search(r"proxy-started: configurable-http-proxy \(pid (\d+)\)", h.log()).group(1))
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -806,11 +799,12 @@ def test_shutdown_flags(tmp_path, body, proxy_survives, server_survives):
         h.start()
         assert h.api("POST", "/users/alice", token=ADMIN).status_code == 201
         assert h.api("POST", "/users/alice/server", token=ADMIN).status_code in (201, 202)
-        deadline = time.time() + 20
-        while time.time() < deadline and not report.exists():
-            time.sleep(0.2)
-        time.sleep(0.5)
-        server_url = json.loads(report.read_text())["env"]["JUPYTERHUB_SERVICE_URL"]
+        def reported():
+            try:
+                return json.loads(report.read_text())
+            except (OSError, ValueError):  # not there yet, or half written
+                return None
+        server_url = wait_until(reported, 20, "the server's report")["env"]["JUPYTERHUB_SERVICE_URL"]
         r = h.api("POST", "/shutdown", token=ADMIN, json_body=body)
         assert r.status_code == 202
         h.proc.wait(20)
@@ -821,9 +815,9 @@ def test_shutdown_flags(tmp_path, body, proxy_survives, server_survives):
                 return True
             except requests.RequestException:
                 return False
-        time.sleep(0.5)
-        assert up(f"http://127.0.0.1:{proxy_port}/") == proxy_survives
-        assert up(server_url) == server_survives
+        # What does not survive goes with hubd, a moment after it exits.
+        wait_until(lambda: up(f"http://127.0.0.1:{proxy_port}/") == proxy_survives, 10, "the proxy to survive or go")
+        wait_until(lambda: up(server_url) == server_survives, 10, "the server to survive or go")
     finally:
         h.cleanup()
         # Whatever survived on purpose goes now: only the processes this test started, by pid.
@@ -892,9 +886,8 @@ environment = {{ REPORT = {toml_str(str(tmp_path / "report.json"))} }}
         h.start()
         assert h.api("POST", "/users/alice", token=ADMIN).status_code == 201
         assert h.api("POST", "/users/alice/server", token=ADMIN).status_code in (201, 202)
-        deadline = time.time() + 20
-        while time.time() < deadline and not h.api("GET", "/users/alice", token=ADMIN).json()["servers"].get("", {}).get("ready"):
-            time.sleep(0.2)
+        wait_until(lambda: h.api("GET", "/users/alice", token=ADMIN).json()["servers"].get("", {}).get("ready"), 20,
+                   "alice's server to be ready")
         assert h.api("DELETE", "/users/alice/server", token=ADMIN).status_code == status
     finally:
         h.cleanup()
