@@ -213,7 +213,7 @@ std::vector<action> lifecycle::on(const event& e) {
       step_ = step::none;
       for (int w : std::exchange(stop_waiters_, {})) {
         if (e.ok) answer(w, 204, "", out);
-        else answer(w, 500, "deleting server " + who() + " failed: " + e.message, out);
+        else answer(w, 500, e.message, out);
       }
       break;
     default:
@@ -255,6 +255,12 @@ void lifecycle::on_start(const event& e, actions& out) {
 void lifecycle::on_stop(const event& e, actions& out) {
   switch (phase_) {
     case server_phase::starting:
+      if (step_ == step::recording_ready && !failing_ && !deferred_stop_) {
+        // The ready record is written (the API already shows the server ready), only its commit is
+        // awaited: the stop runs right after it instead of being refused.
+        deferred_stop_ = e;
+        return;
+      }
       answer(e.waiter, 400, who() + " is pending spawn, please wait", out);
       return;
     case server_phase::stopping:
@@ -322,6 +328,7 @@ void lifecycle::on_spawn_step(const event& e, actions& out) {
         step_ = step::none;
         phase_ = server_phase::idle;
         if (start_waiter_) answer(*std::exchange(start_waiter_, std::nullopt), fail_status_, fail_message_, out);
+        if (deferred_stop_) answer(std::exchange(deferred_stop_, std::nullopt)->waiter, 204, "", out);  // nothing runs
         break;
       default: break;
     }
@@ -330,6 +337,7 @@ void lifecycle::on_spawn_step(const event& e, actions& out) {
   switch (e.kind) {
     case event_kind::step_done:
       if (step_ == step::none || step_ > step::recording_ready || step_ == step::starting) return;
+      if (!e.ok && step_ == step::adding_route) return fail(500, "the proxy route could not be added: " + e.message, out);
       if (!e.ok) return fail(e.status, e.message, out);
       if (step_ == step::creating_spawner) has_spawner_ = true;
       if (step_ == step::adding_route) route_added_ = true;
@@ -348,6 +356,7 @@ void lifecycle::on_spawn_step(const event& e, actions& out) {
         c.data = std::move(ready);
         out.push_back(std::move(c));
         if (start_waiter_) answer(*std::exchange(start_waiter_, std::nullopt), 201, "", out);
+        if (deferred_stop_) on_stop(*std::exchange(deferred_stop_, std::nullopt), out);
         return;
       }
       if (cancelled_) return fail(503, "the hub is shutting down", out);

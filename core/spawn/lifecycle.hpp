@@ -50,7 +50,8 @@ enum class event_kind {
   stop_requested,        // waiter, remove, wait_for_end (no 202: answered once the server is gone)
   answer_timer_fired,    // waiter
   cancel,                // the hub shuts down: a pending spawn goes no further
-  step_done,             // ok, status, message: the spawn or adoption step under way finished
+  step_done,             // ok, status, message: the spawn or adoption step under way finished (a route
+                         // failure's message is the proxy's error; the others are answered as they are)
   process_started,       // url
   process_start_failed,  // status, message, timed_out
   pending_state,         // data: the spawner's state once a process runs
@@ -59,7 +60,7 @@ enum class event_kind {
   route_deleted,
   process_stopped,       // ok, message
   record_cleared,
-  record_deleted,        // ok, message (a stop with remove of a server that does not run)
+  record_deleted,        // ok, message (a stop with remove of a server that does not run): the error answered
   exited,                // message: the exit status of a server that stopped on its own
   adopt,                 // ok: it was ready with a known target (url); at start-up
   state_loaded,          // ok: the spawner accepted its saved state
@@ -165,6 +166,7 @@ public:
 
   server_phase phase() const { return phase_; }
   bool has_process() const { return has_process_; }
+  const std::string& target() const { return target_; }  // http://127.0.0.1:PORT once started
   bool finished() const { return finished_; }
   const std::vector<nlohmann::json>& events() const { return events_; }
   progress_view progress() const;
@@ -218,6 +220,7 @@ private:
   std::vector<nlohmann::json> events_;
   std::optional<int> start_waiter_;
   std::vector<int> stop_waiters_;  // answered 204 once the server is gone
+  std::optional<event> deferred_stop_;  // a stop that came while the ready record was being committed
   int fail_status_ = 500;
   std::string fail_message_;
 };

@@ -1,13 +1,11 @@
 #pragma once
-// The server lifecycle (JupyterHub's user.py spawn/stop order): admission, the per-server token and
-// OAuth client, the env contract, pre_spawn hooks, the spawner plugin's start, the readiness wait,
-// the proxy route, the model record; stop in reverse, with post_stop hooks; periodic polls that clean
-// up crashed servers; progress events; re-adoption of running servers after a restart; route checks.
+// The spawn port: starts, stops, progress, re-adoption after a restart and route checks for every
+// server. Thin: admission and the table of active servers here; each server's steps are decided by
+// its lifecycle (lifecycle.hpp) and performed by its spawn_flow on a strand of its own; the poll,
+// re-adoption and route sync live in server_polling, readoption and route_sync.
 //
-// Threads: every entry point returns at once. Continuations run on the plugin completion thread or
-// are posted to the io_context; model completions are handed to the io_context too (the writer thread
-// is everyone's durability path). Runtime state lives under one mutex that is never held while calling
-// a plugin, the proxy or the model.
+// Threads: every entry point returns at once; answers come on an io thread. The table's mutex is
+// never held while calling a plugin, the proxy or the model.
 #include "core/spawn/spawn_settings.hpp"
 #include "core/proxy/proxy.hpp"
 

@@ -252,9 +252,10 @@ TEST_CASE("lifecycle: the route fails: the process goes; the record fails: the r
   SECTION("route") {
     spawn_driver d;
     d.to_route();
-    auto a = d.l.on(event::done(false, "the proxy route could not be added: refused"));
+    auto a = d.l.on(event::done(false, "refused"));
     CHECK(work(a) == std::vector<K>{K::stop_process});
     CHECK(work(d.l.on(event::stopped(true))) == std::vector<K>{K::clear_record, K::close_progress});
+    CHECK(answers(d.l.on(event::cleared()))[0].message == "the proxy route could not be added: refused");
   }
   SECTION("record") {
     spawn_driver d;
@@ -281,6 +282,37 @@ TEST_CASE("lifecycle: a stop during a spawn is refused", "[lifecycle]") {
   CHECK(a[0].status == 400);
   CHECK(a[0].message == "alice is pending spawn, please wait");
   CHECK(d.l.phase() == server_phase::starting);
+}
+
+TEST_CASE("lifecycle: a stop while the ready record commits runs once it is committed", "[lifecycle]") {
+  SECTION("committed: the server stops") {
+    spawn_driver d;
+    d.to_route();
+    d.l.on(event::done());
+    d.l.on(event::state(event_kind::ready_state, json::object()));
+    CHECK(d.l.on(event::stop(2, true)).empty());
+    auto a = d.l.on(event::done());
+    CHECK(answers(a)[0].status == 201);
+    CHECK(has(a, K::mark_stopping));
+    CHECK(has(a, K::delete_route));
+    CHECK(d.l.phase() == server_phase::stopping);
+    CHECK(d.l.on(event::stop(3, false))[0].message == "");  // a second stop joins: 202 at once
+  }
+  SECTION("the commit fails: the rollback ends and the stop is answered 204") {
+    spawn_driver d;
+    d.to_route();
+    d.l.on(event::done());
+    d.l.on(event::state(event_kind::ready_state, json::object()));
+    d.l.on(event::stop(2, false));
+    d.l.on(event::done(false, "disk"));
+    d.l.on(event::route_gone());
+    d.l.on(event::stopped(true));
+    auto end = answers(d.l.on(event::cleared()));
+    REQUIRE(end.size() == 2);
+    CHECK(end[0].status == 500);
+    CHECK(end[1].waiter == 2);
+    CHECK(end[1].status == 204);
+  }
 }
 
 TEST_CASE("lifecycle: a second start is answered as admission does", "[lifecycle]") {
@@ -407,7 +439,7 @@ TEST_CASE("lifecycle: stop of a server that does not run", "[lifecycle]") {
   CHECK(kinds(a) == std::vector<K>{K::delete_record});
   CHECK(answers(l.on(event::deleted(true)))[0].status == 204);
   l.on(event::stop(3, true));
-  a = l.on(event::deleted(false, "disk full"));
+  a = l.on(event::deleted(false, "deleting server alice failed: disk full"));
   CHECK(answers(a)[0].status == 500);
   CHECK(answers(a)[0].message == "deleting server alice failed: disk full");
   // Once a stop ran to its end, another stop finds nothing to do.
