@@ -1,6 +1,7 @@
 #include "core/plugins/plugin_host.hpp"
 
 #include "core/plugins/detail/host_core.hpp"
+#include "core/rbac/scope_table.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -247,8 +248,7 @@ hubd_status host_register_scope(hubd_host_obj* obj, hubd_str name, hubd_str defi
     write_err(err, "custom scope " + scope + ": scopes can only be registered while the hub starts (in create)");
     return HUBD_ERR_STATE;
   }
-  auto check = host.scope_validator_ ? host.scope_validator_ : scope_validator(check_custom_scope);
-  if (auto bad = check(scope, def, host.scopes_); !bad.empty()) {
+  if (auto bad = rbac::custom_scope_error(host.scopes_, scope, def); !bad.empty()) {
     write_err(err, bad);
     spdlog::warn("plugin '{}' registered an invalid custom scope: {}", inst->plugin().name, bad);
     return HUBD_ERR_INVALID;
@@ -688,10 +688,6 @@ void plugin_host::set_api_handler(api_handler handler) {
   std::lock_guard lock(core_->mu_);
   core_->api_ = std::move(handler);
 }
-void plugin_host::set_scope_validator(scope_validator validator) {
-  std::lock_guard lock(core_->mu_);
-  core_->scope_validator_ = std::move(validator);
-}
 nlohmann::json plugin_host::custom_scopes() const {
   std::lock_guard lock(core_->mu_);
   return core_->scopes_;
@@ -710,30 +706,5 @@ host_counters plugin_host::counters() const {
                        core_->misbehaving_.load()};
 }
 void plugin_host::shutdown() { core_->shutdown(); }
-
-std::string check_custom_scope(const std::string& name, const nlohmann::json& definition, const nlohmann::json& defined) {
-  static const std::regex name_re("custom:[a-z0-9][a-z0-9_\\-*:]+[a-z0-9_*]");
-  if (!std::regex_match(name, name_re))
-    return "custom scope " + name +
-           ": invalid name (must match custom:[a-z0-9][a-z0-9_-*:]+[a-z0-9_*], at least 3 characters after custom:)";
-  if (!definition.is_object()) return "custom scope " + name + ": definition must be an object";
-  if (!definition.contains("description") || !definition["description"].is_string())
-    return "custom scope " + name + ": description is required and must be a string";
-  if (definition.contains("subscopes")) {
-    const auto& subs = definition["subscopes"];
-    if (!subs.is_array()) return "custom scope " + name + ": subscopes must be a list of strings";
-    for (const auto& s : subs) {
-      if (!s.is_string()) return "custom scope " + name + ": subscopes must be a list of strings";
-      auto sub = s.get<std::string>();
-      if (sub.rfind("custom:", 0) != 0)
-        return "custom scope " + name + ": custom scopes may only have custom subscopes (got " + sub + ")";
-      if (!defined.contains(sub) && sub != name)
-        return "custom scope " + name + ": subscope " + sub + " is not defined";
-    }
-  }
-  if (defined.contains(name) && defined[name] != definition)
-    return "custom scope " + name + ": already defined differently";
-  return {};
-}
 
 }  // namespace hubd::core::plugins

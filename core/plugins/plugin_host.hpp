@@ -33,11 +33,6 @@ using api_responder = std::function<void(int status, nlohmann::json body)>;
 // Installed by the app. Called on the plugin's thread; must not block (post to your own executor).
 using api_handler = std::function<void(api_request, api_responder)>;
 
-// Validates a custom scope a plugin registers (rbac.md section 9). Returns an error message or "".
-// `defined` holds the scopes registered so far ({"custom:x": {"description": ...}}).
-using scope_validator =
-    std::function<std::string(const std::string& name, const nlohmann::json& definition, const nlohmann::json& defined)>;
-
 struct host_counters {
   uint64_t completed = 0;
   uint64_t timeouts = 0;
@@ -56,8 +51,6 @@ public:
 
   // The internal API: until installed, every request is answered 503 (asynchronously).
   void set_api_handler(api_handler handler);
-  // Replaces the built-in check of custom scope names/definitions (the app may install core/rbac's).
-  void set_scope_validator(scope_validator validator);
   // Custom scopes plugins registered during create(), {"custom:name": {"description", "subscopes"}}.
   nlohmann::json custom_scopes() const;
   // Which plugin registered each of those scopes (its registered name).
@@ -76,9 +69,5 @@ public:
 private:
   std::shared_ptr<detail::host_core> core_;
 };
-
-// The built-in custom-scope rule of rbac.md section 9 (name shape, description, custom subscopes
-// defined already, no conflicting redefinition). Returns an error message or "".
-std::string check_custom_scope(const std::string& name, const nlohmann::json& definition, const nlohmann::json& defined);
 
 }  // namespace hubd::core::plugins

@@ -167,6 +167,18 @@ void scope_table::rebuild_closures() {
   }
 }
 
+std::string custom_scope_error(const nlohmann::json& defined, const std::string& name, const nlohmann::json& definition) {
+  // One table holding what came before (a differing redefinition is refused against it) and the
+  // same scopes again plus the new one (so its subscopes may name them).
+  scope_table t;
+  nlohmann::json all = defined.is_object() ? defined : nlohmann::json::object();
+  if (!all.empty())
+    if (auto before = t.add_custom_scopes(all); !before.ok()) return before.errors.front();
+  all[name] = definition;
+  auto r = t.add_custom_scopes(all);
+  return r.ok() ? std::string() : r.errors.front();
+}
+
 custom_scopes_result scope_table::add_custom_scopes(const nlohmann::json& defs) {
   custom_scopes_result out;
   if (!defs.is_object()) {

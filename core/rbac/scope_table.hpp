@@ -98,6 +98,11 @@ struct custom_scopes_result {
   bool ok() const { return errors.empty(); }
 };
 
+// Whether a plugin may register custom scope `name` with `definition` beside the custom scopes
+// registered before it (`defined`: {"custom:x": {"description": ..., "subscopes": [...]}}, whose
+// subscopes it may name): the rules of add_custom_scopes. The first error, or "" when it may.
+std::string custom_scope_error(const nlohmann::json& defined, const std::string& name, const nlohmann::json& definition);
+
 class scope_table {
 public:
   // The built-in table. Cheap to copy; build once at start-up and share it read-only.

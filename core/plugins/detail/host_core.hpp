@@ -130,7 +130,6 @@ public:
 
   mutable std::mutex mu_;
   api_handler api_;
-  scope_validator scope_validator_;
   nlohmann::json scopes_ = nlohmann::json::object();
   std::map<std::string, std::string> scope_plugins_;  // custom scope -> the plugin that registered it
   bool scopes_open_ = true;

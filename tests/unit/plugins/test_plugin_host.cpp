@@ -160,23 +160,6 @@ TEST_CASE("hooks: subscriptions, patches, the internal API and custom scopes") {
   CHECK(calls == 1);
 }
 
-TEST_CASE("custom scope rules (rbac.md section 9)") {
-  json defined = json::object();
-  CHECK(check_custom_scope("custom:abc", {{"description", "d"}}, defined).empty());
-  CHECK_FALSE(check_custom_scope("custom:ab", {{"description", "d"}}, defined).empty());
-  CHECK_FALSE(check_custom_scope("custom:Abc", {{"description", "d"}}, defined).empty());
-  CHECK_FALSE(check_custom_scope("custom:abc-", {{"description", "d"}}, defined).empty());
-  CHECK_FALSE(check_custom_scope("read:users", {{"description", "d"}}, defined).empty());
-  CHECK_FALSE(check_custom_scope("custom:abc", json::object(), defined).empty());
-  CHECK_THAT(check_custom_scope("custom:abc", {{"description", "d"}, {"subscopes", {"read:users"}}}, defined),
-             Catch::Contains("only have custom subscopes"));
-  CHECK_THAT(check_custom_scope("custom:abc", {{"description", "d"}, {"subscopes", {"custom:zzz"}}}, defined),
-             Catch::Contains("not defined"));
-  defined["custom:abc"] = {{"description", "d"}};
-  CHECK(check_custom_scope("custom:abc", {{"description", "d"}}, defined).empty());
-  CHECK_THAT(check_custom_scope("custom:abc", {{"description", "other"}}, defined), Catch::Contains("already defined"));
-}
-
 TEST_CASE("spawner: progress events, start, poll, state") {
   fx f;
   auto s = f.reg.create_spawner_sync("fx-spawner", json::object());

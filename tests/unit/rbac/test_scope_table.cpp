@@ -147,6 +147,25 @@ TEST_CASE("add_custom_scopes validates everything, then adds", "[rbac][custom]")
   }
 }
 
+TEST_CASE("custom_scope_error: one scope a plugin registers, beside those registered before", "[rbac][custom]") {
+  json defined = json::object();
+  CHECK(custom_scope_error(defined, "custom:abc", {{"description", "d"}}).empty());
+  CHECK_THAT(custom_scope_error(defined, "custom:ab", {{"description", "d"}}), Catch::Contains("invalid custom scope name"));
+  CHECK_FALSE(custom_scope_error(defined, "custom:Abc", {{"description", "d"}}).empty());
+  CHECK_FALSE(custom_scope_error(defined, "custom:abc-", {{"description", "d"}}).empty());
+  CHECK_THAT(custom_scope_error(defined, "read:users", {{"description", "d"}}), Catch::Contains("built-in"));
+  CHECK_THAT(custom_scope_error(defined, "custom:abc", json::object()), Catch::Contains("missing key 'description'"));
+  CHECK_THAT(custom_scope_error(defined, "custom:abc", {{"description", "d"}, {"subscopes", {"read:users"}}}),
+             Catch::Contains("only have custom subscopes"));
+  CHECK_THAT(custom_scope_error(defined, "custom:abc", {{"description", "d"}, {"subscopes", {"custom:zzz"}}}),
+             Catch::Contains("not defined"));
+  defined["custom:abc"] = {{"description", "d"}};
+  // A later scope may name an earlier one as its subscope; the same definition again is no change.
+  CHECK(custom_scope_error(defined, "custom:abd", {{"description", "e"}, {"subscopes", {"custom:abc"}}}).empty());
+  CHECK(custom_scope_error(defined, "custom:abc", {{"description", "d"}}).empty());
+  CHECK_THAT(custom_scope_error(defined, "custom:abc", {{"description", "other"}}), Catch::Contains("cannot redefine"));
+}
+
 TEST_CASE("add_custom_scopes errors name the scope and add nothing", "[rbac][custom]") {
   struct row {
     const char* defs;
