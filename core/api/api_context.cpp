@@ -1,14 +1,10 @@
 #include "core/api/api_context.hpp"
 
-#include "core/api/permissions.hpp"
-
 namespace hubd::core::api {
 
 api_context::api_context(model::hub_model& m, const rbac::scope_table& s, const nlohmann::json& c,
-                         http::cookie_signer& sg)
-    : model(m), scopes(s), config(c), signer(sg), permissions(std::make_unique<permission_cache>(m, s)) {}
-
-api_context::~api_context() = default;
+                         session::session_identifier& sessions)
+    : model(m), scopes(s), config(c), sessions(sessions), permissions(sessions.permissions()) {}
 
 namespace {
 const nlohmann::json* section_value(const nlohmann::json& config, std::string_view section, std::string_view key) {

@@ -7,6 +7,7 @@
 #include "core/http/signed_value.hpp"
 #include "core/model/hub_model.hpp"
 #include "core/rbac/scope_table.hpp"
+#include "core/session/session_identifier.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -18,8 +19,6 @@
 #include <vector>
 
 namespace hubd::core::api {
-
-class permission_cache;
 
 // The authenticator as the API sees it (core/plugins adapts the plugin to this).
 struct authenticator_slot {
@@ -67,16 +66,18 @@ struct managed_service_slot {
 };
 
 struct api_context {
+  // `sessions` is shared with the pages and the OAuth provider.
   api_context(model::hub_model& model, const rbac::scope_table& scopes, const nlohmann::json& config,
-              http::cookie_signer& signer);
-  ~api_context();
+              session::session_identifier& sessions);
   api_context(const api_context&) = delete;
   api_context& operator=(const api_context&) = delete;
 
   model::hub_model& model;
   const rbac::scope_table& scopes;
   const nlohmann::json& config;  // the whole config values: config["JupyterHub"]["api_page_max_limit"]
-  http::cookie_signer& signer;
+  // Who a request comes from, and the expanded scopes per principal (keyed by model.generation()).
+  session::session_identifier& sessions;
+  session::permission_cache& permissions;
   std::string version{http::jupyterhub_api_version};  // GET /hub/api/ "version" (hubd_version: HUBD_VERSION)
   std::string base_url = "/";          // normalised: starts and ends with '/'
 
@@ -86,9 +87,6 @@ struct api_context {
   managed_service_slot managed_services;
   // POST /shutdown: called after the 202 is queued. Empty: the request is answered and ignored.
   std::function<void(bool stop_proxy, bool stop_servers)> shutdown;
-
-  // Expanded scopes per principal, keyed by model.generation() (core/api/permissions.hpp).
-  std::unique_ptr<permission_cache> permissions;
 
   // config["JupyterHub"][key], or `fallback` when absent or of another type.
   std::int64_t hub_int(std::string_view key, std::int64_t fallback) const;

@@ -72,7 +72,7 @@ void get_groups(api_context& ctx, const http::request_ptr& req, const principal&
     total = ctx.model.group_count();
     slice = ctx.model.list_groups(pg.offset, pg.limit);
   } else {
-    const auto* membership = &ctx.permissions->membership();
+    const auto* membership = &ctx.permissions.membership();
     std::size_t seen = 0;
     for (const auto& g : ctx.model.list_groups(0, std::numeric_limits<std::size_t>::max())) {
       if (!rbac::has_scope(held, list_id, resource_ref::group(g->name), membership)) continue;

@@ -85,9 +85,7 @@ void get_token_owner(api_context& ctx, const http::request_ptr& req, const princ
   if (!t) return void(res(http::error_response(404)));
   auto model = owner_model(ctx, who, *t);
   if (model.is_null()) return void(res(http::error_response(404)));
-  auto now = model::now();
-  auto resolution = std::chrono::seconds(ctx.hub_int("activity_resolution", 30));
-  if (!t->last_activity || now - *t->last_activity >= resolution) ctx.model.touch_token(t->id, now);
+  ctx.sessions.record_token_activity(*t, nullptr);
   res(http::json_response(200, model));
 }
 
@@ -97,9 +95,7 @@ void get_cookie_owner(api_context& ctx, const http::request_ptr& req, const prin
   std::string name(req->param("name"));
   std::string value(req->param("value"));
   if (value.empty()) value = req->body;  // the pre-2.0 form sent the value as the body
-  double days = ctx.hub_number("cookie_max_age_days", 14);
-  auto cookie_id = ctx.signer.verify(name, value, std::chrono::seconds(static_cast<std::int64_t>(days * 86400)));
-  model::user_ptr u = cookie_id ? ctx.model.find_user_by_cookie_id(*cookie_id) : nullptr;
+  auto u = ctx.sessions.user_of_cookie(name, value);
   if (!u) return void(res(http::error_response(404)));
   auto view = rbac::identity_render_scopes(ctx.scopes, who.held(), rbac::principal_ref::user(u->name));
   res(http::json_response(200, render_user(ctx, *u, view)));

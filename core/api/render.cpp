@@ -2,7 +2,7 @@
 
 #include "core/http/url_codec.hpp"
 
-#include "core/api/permissions.hpp"
+#include "core/session/permissions.hpp"
 #include "core/api/support.hpp"
 #include "core/model/timestamp.hpp"
 
@@ -83,13 +83,13 @@ nlohmann::json server_model(const api_context& ctx, std::string_view user, const
 }
 
 std::uint32_t user_fields(const api_context& ctx, const model::user& u, const rbac::scope_set& held) {
-  return rbac::visible_user_fields(held, u.name, &ctx.permissions->membership());
+  return rbac::visible_user_fields(held, u.name, &ctx.permissions.membership());
 }
 
 nlohmann::json render_user(const api_context& ctx, const model::user& u, const rbac::scope_set& held,
                            const user_render_options& opts) {
   namespace f = rbac::user_field;
-  const auto* membership = &ctx.permissions->membership();
+  const auto* membership = &ctx.permissions.membership();
   std::uint32_t mask = rbac::visible_user_fields(held, u.name, membership);
 
   // Servers first: a server-level read:servers grant shows the key even when no user field is visible.

@@ -68,7 +68,7 @@ std::optional<response> refuse_escalation(const api_context& ctx, const principa
                                           const std::vector<std::string>& scopes, const rbac::grant_holder& holder) {
   std::optional<rbac::grant_refusal> refused;
   try {
-    refused = rbac::check_grant(ctx.scopes, scopes, holder, who.held(), &ctx.permissions->membership());
+    refused = rbac::check_grant(ctx.scopes, scopes, holder, who.held(), &ctx.permissions.membership());
   } catch (const std::exception& e) {
     return http::error_response(400, e.what());
   }

@@ -22,7 +22,7 @@ void get_services(api_context& ctx, const http::request_ptr&, const principal& w
   }
   // An object keyed by name, never paginated (as JupyterHub answers; its own OpenAPI file wrongly says an array).
   nlohmann::json out = nlohmann::json::object();
-  const auto* membership = &ctx.permissions->membership();
+  const auto* membership = &ctx.permissions.membership();
   for (const auto& s : ctx.model.list_services())
     if (rbac::has_scope(held, list_id, resource_ref::service(s->name), membership))
       out[s->name] = render_service(ctx, *s, held);
@@ -120,7 +120,7 @@ void post_service(api_context& ctx, const http::request_ptr& req, const principa
   // Allowed OAuth scopes beyond the requester's own would let the service's clients escalate.
   try {
     auto allowed = rbac::expand(ctx.scopes, row.oauth_allowed_scopes, rbac::principal_ref::service(name)).scopes;
-    auto missing = rbac::not_covered(ctx.scopes, allowed, who.held(), &ctx.permissions->membership());
+    auto missing = rbac::not_covered(ctx.scopes, allowed, who.held(), &ctx.permissions.membership());
     if (!missing.empty())
       return answer(res, http::error_response(400, "Not allowed to grant oauth_client_allowed_scopes " + missing.front() +
                                                        ", which the requester does not hold"));

@@ -100,7 +100,7 @@ std::optional<response> refuse_ungranted(const api_context& ctx, const principal
                                          const std::string& server) {
   for (const auto& raw : scopes) {
     auto granted = rbac::expand_share_scopes(ctx.scopes, std::span<const std::string>(&raw, 1), owner, server);
-    if (!rbac::not_covered(ctx.scopes, granted, who.held(), &ctx.permissions->membership()).empty())
+    if (!rbac::not_covered(ctx.scopes, granted, who.held(), &ctx.permissions.membership()).empty())
       return http::error_response(403, "Do not have permission to grant share with scope " + raw);
   }
   return std::nullopt;

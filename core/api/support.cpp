@@ -13,7 +13,7 @@ namespace hubd::core::api {
 http::handler make_handler(api_context& ctx, api_handler h) {
   return [&ctx, h = std::move(h)](const http::request_ptr& req, http::responder res) {
     try {
-      principal who = authenticate(ctx, *req);
+      principal who = ctx.sessions.identify(*req);
       h(ctx, req, who, res);
     } catch (const std::exception& e) {
       spdlog::error("api: handler for {} {} failed: {}", req->method, req->path, e.what());
@@ -49,14 +49,14 @@ std::optional<response> guard(const api_context& ctx, const principal& p, std::i
     if (n < std::size(ids)) ids[n++] = rbac::id(b);
   }
   std::span<const rbac::scope_id> req(ids, n);
-  auto result = rbac::check(p.held(), req, r, &ctx.permissions->membership());
+  auto result = rbac::check(p.held(), req, r, &ctx.permissions.membership());
   if (result == rbac::access_result::allowed) return std::nullopt;
   int status = result == rbac::access_result::not_found ? 404 : 403;
   return http::error_response(status, rbac::denied_message(ctx.scopes, result, req));
 }
 
 bool holds(const api_context& ctx, const principal& p, rbac::builtin s, const rbac::resource_ref& r) {
-  return p.authenticated() && rbac::has_scope(p.held(), rbac::id(s), r, &ctx.permissions->membership());
+  return p.authenticated() && rbac::has_scope(p.held(), rbac::id(s), r, &ctx.permissions.membership());
 }
 
 namespace {
@@ -197,13 +197,7 @@ model::completion reply_when_durable(http::responder res, response answer) {
 
 bool has_query_flag(const http::request& req, std::string_view name) { return req.query_arg(name).has_value(); }
 
-std::string change_source(const principal& who) {
-  if (who.service) {
-    auto info = nlohmann::json::parse(who.service->info, nullptr, false);
-    if (info.is_object() && info.value("hubd_plugin", false)) return "plugin:" + who.service->name;
-  }
-  return "api";
-}
+std::string change_source(const principal& who) { return who.plugin ? "plugin:" + who.name : "api"; }
 
 bool is_string_list(const nlohmann::json& v) {
   if (!v.is_array()) return false;

@@ -2,7 +2,7 @@
 // What every REST handler does the same way: JSON bodies, the scope guard, pagination
 // (JupyterHub's offset/limit), model errors as HTTP statuses, and answering once a change is durable.
 #include "core/api/api_context.hpp"
-#include "core/api/principal.hpp"
+#include "core/session/principal.hpp"
 #include "core/http/request.hpp"
 #include "core/http/responder.hpp"
 #include "core/http/router.hpp"
@@ -22,6 +22,9 @@ using http::response;
 
 // Sends `r` (so handlers can `return answer(res, ...)` on every path).
 inline void answer(http::responder& res, response r) { res(std::move(r)); }
+
+using session::principal;
+using session::resolved_ptr;
 
 // A REST handler: the request is already authenticated (the principal may be nobody).
 using api_handler = std::function<void(api_context& ctx, const http::request_ptr& req, const principal& who,
@@ -62,8 +65,8 @@ response model_error_response(const model::error& e);
 model::completion reply_when_durable(http::responder res, std::function<response()> make);
 model::completion reply_when_durable(http::responder res, response answer);
 
-// Provenance of what a request changes : "plugin:NAME" for a plugin's internal API
-// principal (a service marked as the plugin's, core/app/internal_api.hpp), else "api".
+// Provenance of what a request changes: "plugin:NAME" for a plugin's in-process internal API call
+// (core/app/internal_api.hpp), else "api".
 std::string change_source(const principal& who);
 inline constexpr std::string_view authenticator_source = "authenticator";
 

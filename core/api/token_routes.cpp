@@ -1,5 +1,5 @@
 // /users/{name}/tokens[/{id}].
-#include "core/api/permissions.hpp"
+#include "core/session/permissions.hpp"
 #include "core/api/render.hpp"
 #include "core/api/routes.hpp"
 #include "core/api/support.hpp"
@@ -19,7 +19,7 @@ using rbac::builtin;
 using rbac::resource_ref;
 
 nlohmann::json token_json(api_context& ctx, const model::token& t, std::string_view owner) {
-  auto resolved = ctx.permissions->token_scopes(t);
+  auto resolved = ctx.permissions.token_scopes(t);
   return render_token(ctx, t, "user", owner, resolved ? &resolved->scopes : nullptr);
 }
 
@@ -89,7 +89,7 @@ void create_token(api_context& ctx, const std::string& name, const nlohmann::jso
   auto u = ctx.model.find_user(name);
   if (!u || !held ||
       !rbac::has_scope(held->scopes, rbac::id(builtin::tokens), resource_ref::user(name),
-                       &ctx.permissions->membership()))
+                       &ctx.permissions.membership()))
     return answer(res, http::error_response(403, "User " + name + " not found or no permissions to generate tokens"));
   nlohmann::json roles = body.value("roles", nlohmann::json(nullptr));
   nlohmann::json scopes = body.value("scopes", nlohmann::json(nullptr));
@@ -128,12 +128,12 @@ void create_token(api_context& ctx, const std::string& name, const nlohmann::jso
   } else {
     requested = {"inherit"};
   }
-  auto owner_set = ctx.permissions->user_scopes(name);
+  auto owner_set = ctx.permissions.user_scopes(name);
   if (!owner_set) return answer(res, http::error_response(404));
   try {
     if (auto err = rbac::check_token_scopes(ctx.scopes, requested, rbac::principal_ref::user(name),
                                             rbac::oauth_client_ref::hub(), owner_set->scopes,
-                                            &ctx.permissions->membership()))
+                                            &ctx.permissions.membership()))
       return answer(res, http::error_response(400, *err));
   } catch (const rbac::scope_not_found& e) {
     return answer(res, http::error_response(400, e.what()));
@@ -195,7 +195,7 @@ void post_token(api_context& ctx, const http::request_ptr& req, const principal&
   body.erase("auth");
   ctx.authenticator.authenticate(auth_data, [&ctx, name, body, res](std::optional<std::string> user) mutable {
     if (!user) return answer(res, http::error_response(403));
-    create_token(ctx, name, body, *user, false, ctx.permissions->user_scopes(*user), res);
+    create_token(ctx, name, body, *user, false, ctx.permissions.user_scopes(*user), res);
   });
 }
 

@@ -80,7 +80,7 @@ void get_users(api_context& ctx, const http::request_ptr& req, const principal& 
   user_render_options opts;
   opts.include_stopped_servers = has_query_flag(*req, "include_stopped_servers");
 
-  const auto* membership = &ctx.permissions->membership();
+  const auto* membership = &ctx.permissions.membership();
   bool unfiltered = held.has_all(list_id) && state.empty() && name_filter.empty() && sort_key.empty();
   std::vector<model::user_ptr> slice;
   std::size_t total = 0;

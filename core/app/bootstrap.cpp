@@ -251,7 +251,7 @@ private:
       if (auto existing = model_.find_service(pp.name)) row = *existing;
       row.name = pp.name;
       row.url.reset();
-      row.info = json{{"hubd_plugin", true}}.dump();
+      row.kind = store::principal_kind::plugin;
       row.display = false;
       row.from_config = true;
       must("saving the principal of plugin " + pp.name, [&](auto done) { return model_.put_service(row, done); });

@@ -7,7 +7,9 @@
 #include "core/api/api_context.hpp"
 #include "core/api/routes.hpp"
 #include "core/oauth/oauth_routes.hpp"
+#include "core/session/session_identifier.hpp"
 #include "core/web/login_pipeline.hpp"
+#include "core/web/oauth_pages.hpp"
 #include "core/web/page_routes.hpp"
 #include "core/web/templates.hpp"
 #include "core/web/web_context.hpp"
@@ -27,7 +29,6 @@
 #include "core/app/username_rule.hpp"
 #include "core/store/sqlite_store.hpp"
 // spawn layer
-#include "core/api/permissions.hpp"
 #include "core/http/client.hpp"
 #include "core/plugins/spawner_adapter.hpp"
 #include "core/proxy/chp_proxy.hpp"
@@ -97,8 +98,11 @@ struct hub_app::parts {
   std::vector<std::shared_ptr<plugins::hooks_adapter>> hooks;
   rbac::scope_table scopes;
   std::unique_ptr<http::cookie_signer> signer;
+  // One identification and permission cache for the API, the pages and the OAuth provider.
+  std::unique_ptr<session::session_identifier> sessions;
   std::unique_ptr<api::api_context> api;
   std::unique_ptr<web::web_context> web;
+  std::unique_ptr<oauth::oauth_context> oauth;
   std::unique_ptr<http::io_pool> io;
   std::unique_ptr<http::router> router;
   std::unique_ptr<internal_api> internal;
@@ -243,8 +247,7 @@ void hub_app::start() {
   wire_services();
 
   // The internal API and change events for plugins, once the routes they reach exist.
-  p.internal = std::make_unique<internal_api>(*p.router, *p.io, ropts.base_url);
-  p.internal->issue_tokens(*p.model, principals);
+  p.internal = std::make_unique<internal_api>(*p.router, *p.io, ropts.base_url, principals);
   p.plugin_host->set_api_handler([api = p.internal.get()](plugins::api_request req, plugins::api_responder respond) {
     api->handle(std::move(req), std::move(respond));
   });
@@ -290,7 +293,13 @@ void hub_app::load_managed_roles() {
 
 void hub_app::wire_api(const std::string& base_url) {
   auto& p = *parts_;
-  p.api = std::make_unique<api::api_context>(*p.model, p.scopes, cfg_.values, *p.signer);
+  const json& jh = cfg_.section("JupyterHub");
+  session::session_settings sessions;
+  sessions.cookie_host_prefix = jh.at("cookie_host_prefix_enabled").get<bool>();
+  sessions.cookie_max_age = std::chrono::seconds(static_cast<std::int64_t>(jh.at("cookie_max_age_days").get<double>() * 86400));
+  sessions.activity_resolution = std::chrono::seconds(jh.at("activity_resolution").get<std::int64_t>());
+  p.sessions = std::make_unique<session::session_identifier>(*p.model, p.scopes, *p.signer, sessions);
+  p.api = std::make_unique<api::api_context>(*p.model, p.scopes, cfg_.values, *p.sessions);
   p.api->base_url = base_url;
   auto authenticator = p.authenticator;
   p.api->authenticator.normalize_username = [authenticator](std::string_view name) {
@@ -327,8 +336,8 @@ void hub_app::wire_pages() {
   for (const auto& dir : cfg_.get("JupyterHub", "template_paths")) template_dirs.push_back(cfg_.resolve_path(dir.get<std::string>()));
   template_dirs.push_back(web::template_renderer::default_dir());
   p.web = std::unique_ptr<web::web_context>(new web::web_context{
-      *p.model, p.scopes, *p.signer, std::move(options),
-      std::make_shared<web::template_renderer>(template_dirs), {}, {}, {}, {}});
+      *p.model, p.scopes, *p.signer, *p.sessions, std::move(options),
+      std::make_shared<web::template_renderer>(template_dirs), {}, {}, {}});
 
   auto authenticator = p.authenticator;
   auto& port = p.web->authenticator;
@@ -364,11 +373,13 @@ void hub_app::wire_pages() {
         // The input shape of plugin_api/hubd/hooks.h; the result is a patch of the auth model.
         hook->call("post_auth", {{"auth_model", std::move(model)}, {"handler", json::object()}}, std::move(done));
       });
+  p.oauth = std::unique_ptr<oauth::oauth_context>(new oauth::oauth_context{
+      *p.model, p.scopes, *p.signer, *p.sessions, web::oauth_settings_of(*p.web), web::oauth_pages(*p.web)});
   for (const auto& s : p.model->list_services())
-    if (s->oauth_no_confirm && s->oauth_client_id) p.web->oauth_no_confirm.insert(*s->oauth_client_id);
+    if (s->oauth_no_confirm && s->oauth_client_id) p.oauth->settings.no_confirm.insert(*s->oauth_client_id);
 
   web::register_page_routes(*p.router, *p.web);
-  oauth::register_oauth_routes(*p.router, *p.web);
+  oauth::register_oauth_routes(*p.router, *p.oauth);
 }
 
 void hub_app::wait_for_shutdown() {
@@ -410,7 +421,7 @@ std::vector<unsigned short> hub_app::ports() const {
 // API and page slots. Everything for it lives between these two rules.
 
 struct spawn_layer {
-  std::unique_ptr<api::model_membership> membership;
+  std::unique_ptr<session::model_membership> membership;
   std::unique_ptr<http::client> client;
   std::unique_ptr<proxy::chp_proxy> chp;  // null: no proxy (proxy_class = "none")
   std::unique_ptr<spawn::server_manager> manager;
@@ -503,7 +514,7 @@ void hub_app::wire_spawn() {
     throw config_error(cfg_.where("JupyterHub.spawner_class") + ": " + info.error());
 
   auto layer = std::make_shared<spawn_layer>();
-  layer->membership = std::make_unique<api::model_membership>(*p.model);
+  layer->membership = std::make_unique<session::model_membership>(*p.model);
   layer->client = std::make_unique<http::client>(*p.io);
   layer->cleanup_proxy = jh.value("cleanup_proxy", true);
 

@@ -4,20 +4,15 @@
 #include "core/http/body_stream.hpp"
 #include "core/http/io_pool.hpp"
 #include "core/http/router.hpp"
-#include "core/model/hub_model.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <stdexcept>
 
 namespace hubd::core::app {
 namespace {
-
-// The note of internal tokens: how a restart finds (and replaces) the previous start's token.
-constexpr std::string_view internal_token_note = "hubd internal API";
 
 nlohmann::json error_body(int status, const std::string& message) {
   return {{"status", status}, {"message", message}};
@@ -40,23 +35,10 @@ std::vector<plugin_principal> plugin_principals(const nlohmann::json& plugin_tab
   return out;
 }
 
-internal_api::internal_api(http::router& router, http::io_pool& io, std::string base_url)
-    : router_(router), io_(io), api_prefix_(std::move(base_url) + "hub/api") {}
-
-void internal_api::issue_tokens(model::hub_model& model, const std::vector<plugin_principal>& principals) {
-  using model::holder_kind;
-  for (const auto& pp : principals) {
-    for (const auto& t : model.tokens_of(holder_kind::service, pp.name)) {
-      if (t->note != internal_token_note) continue;
-      auto r = model.wait([&](auto done) { return model.delete_token(t->id, done); });
-      if (!r) throw std::runtime_error("removing the old internal token of plugin " + pp.name + ": " + r.err().message);
-    }
-    model::new_token nt(holder_kind::service, pp.name, {"inherit"});
-    nt.note = std::string(internal_token_note);
-    auto r = model.wait([&](auto done) { return model.create_token(nt, done); });
-    if (!r) throw std::runtime_error("issuing the internal token of plugin " + pp.name + ": " + r.err().message);
-    secrets_[pp.name] = r.value().secret;
-  }
+internal_api::internal_api(http::router& router, http::io_pool& io, std::string base_url,
+                           const std::vector<plugin_principal>& principals)
+    : router_(router), io_(io), api_prefix_(std::move(base_url) + "hub/api") {
+  for (const auto& pp : principals) principals_.insert(pp.name);
 }
 
 namespace {
@@ -74,14 +56,13 @@ void drain(std::shared_ptr<http::body_stream> stream, std::shared_ptr<std::strin
 }  // namespace
 
 void internal_api::handle(plugins::api_request request, plugins::api_responder respond) const {
-  auto it = secrets_.find(request.plugin_name);
-  if (it == secrets_.end()) {
+  if (!principals_.contains(request.plugin_name)) {
     respond(403, error_body(403, "plugin '" + request.plugin_name +
                                      "' has no principal for the internal API: give it roles with "
                                      "[plugins." + request.plugin_name + "] roles = [...]"));
     return;
   }
-  http::header_list headers{{"Authorization", "token " + it->second}, {"Accept", "application/json"}};
+  http::header_list headers{{"Accept", "application/json"}};
   std::string body;
   if (!request.body.is_null()) {
     headers.emplace_back("Content-Type", "application/json");
@@ -94,6 +75,7 @@ void internal_api::handle(plugins::api_request request, plugins::api_responder r
   }
   // Marks the access-log line so operators can tell plugin calls from network ones.
   req->remote_addr = "internal";
+  req->plugin_principal = request.plugin_name;
   boost::asio::post(io_.context(), [this, req, respond = std::move(respond)]() mutable {
     const auto started = std::chrono::steady_clock::now();
     router_.dispatch(req, [req, started, respond = std::move(respond)](http::response&& r) mutable {

@@ -1,19 +1,16 @@
 #pragma once
 // The internal API for plugins (docs/architecture.md "Threads and the internal API"): a plugin's request
-// goes through the same router, authentication and scope checks as a REST call, in process, under
-// the plugin's own principal. That principal is a service of the plugin's name holding the roles of
-// its [plugins.NAME] roles (bootstrap.hpp plugin_principal) and a token minted at every start; the
-// token never leaves the process and never reaches a log.
+// goes through the same router and scope checks as a REST call, in process, under the plugin's own
+// principal: the plugin's row in the services table (kind plugin, bootstrap.hpp plugin_principal)
+// holding its [plugins.NAME] roles. The request carries that principal from the start
+// (http::request::plugin_principal); no token is minted and no Authorization header is made up.
 #include "core/app/bootstrap.hpp"
 #include "core/plugins/plugin_host.hpp"
 
-#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
-namespace hubd::core::model {
-class hub_model;
-}
 namespace hubd::core::http {
 class router;
 class io_pool;
@@ -26,11 +23,9 @@ std::vector<plugin_principal> plugin_principals(const nlohmann::json& plugin_tab
 
 class internal_api {
 public:
-  internal_api(http::router& router, http::io_pool& io, std::string base_url);
-
-  // Replaces each principal's earlier internal token with a fresh one. Start-up only: blocks until
-  // the tokens are durable. Throws std::runtime_error on a database failure.
-  void issue_tokens(model::hub_model& model, const std::vector<plugin_principal>& principals);
+  // `principals`: the plugins that may call (those with roles); others get a 403 that says how.
+  internal_api(http::router& router, http::io_pool& io, std::string base_url,
+               const std::vector<plugin_principal>& principals);
 
   // plugins::api_handler: posts the request to the io threads (the plugin's thread may be a pool
   // thread that must not run REST handlers) and answers from the router's completion.
@@ -40,7 +35,7 @@ private:
   http::router& router_;
   http::io_pool& io_;
   std::string api_prefix_;                      // <base_url>hub/api
-  std::map<std::string, std::string> secrets_;  // plugin name -> token secret; written at start-up only
+  std::set<std::string, std::less<>> principals_;  // plugin names; written at construction only
 };
 
 }  // namespace hubd::core::app

@@ -34,6 +34,9 @@ public:
 
   // Set by the handler (authn) so the access log can name who made the request.
   std::string principal;
+  // The plugin an in-process internal API call acts for, attached before dispatch. Only the
+  // internal API sets it: the HTTP server never does, so nothing on the wire can claim it.
+  std::optional<std::string> plugin_principal;
 
   // Case-insensitive header lookup; first occurrence.
   std::optional<std::string_view> header(std::string_view name) const;

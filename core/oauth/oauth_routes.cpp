@@ -7,11 +7,9 @@
 #include "core/model/timestamp.hpp"
 #include "core/oauth/authorize.hpp"
 #include "core/oauth/clients.hpp"
+#include "core/oauth/commit_gate.hpp"
 #include "core/oauth/pkce.hpp"
 #include "core/rbac/access.hpp"
-#include "core/web/commit_gate.hpp"
-#include "core/web/page_support.hpp"
-#include "core/web/user_permissions.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -23,7 +21,6 @@ namespace {
 
 using http::request_ptr;
 using http::responder;
-using web::web_context;
 
 // RFC 6749 §5.2 error body.
 http::response oauth_error(int status, std::string_view error, std::string_view description = {}) {
@@ -50,19 +47,19 @@ struct authorize_request {
   std::string redirect_uri;
   std::optional<std::string> state;
   std::optional<std::string> challenge, challenge_method;
-  web::browser_identity who;
+  session::browser_identity who;
   scope_decision scopes;
 };
 
 // Answers and returns nullopt when the request must stop here.
-std::optional<authorize_request> validate(web_context& ctx, const request_ptr& req, responder& res) {
-  auto who = web::identify_browser(ctx, *req);
+std::optional<authorize_request> validate(oauth_context& ctx, const request_ptr& req, responder& res) {
+  auto who = ctx.sessions.browser(*req);
   if (!who) {
-    if (ctx.options.auto_login_oauth2_authorize && !ctx.authenticator.login_url.empty()) {
-      res(http::redirect_response(with_query(ctx.authenticator.login_url, {{"next", req->target}})));
+    if (!ctx.settings.auto_login_url.empty()) {
+      res(http::redirect_response(with_query(ctx.settings.auto_login_url, {{"next", req->target}})));
       return std::nullopt;
     }
-    res(web::login_redirect(ctx, *req));
+    res(ctx.pages.login_redirect(*req));
     return std::nullopt;
   }
   authorize_request a;
@@ -71,13 +68,13 @@ std::optional<authorize_request> validate(web_context& ctx, const request_ptr& r
   a.client = client_id.empty() ? nullptr : ctx.model.find_oauth_client(client_id);
   if (!a.client || !a.client->secret_digest) {
     spdlog::warn("oauth: authorize for unknown client {}", client_id);
-    res(web::error_page(ctx, *req, 400, "Invalid client_id: " + client_id));
+    res(ctx.pages.error(*req, 400, "Invalid client_id: " + client_id));
     return std::nullopt;
   }
   a.redirect_uri = std::string(req->query_arg("redirect_uri").value_or(a.client->redirect_uri));
   if (a.redirect_uri != a.client->redirect_uri) {
     spdlog::warn("oauth: redirect_uri mismatch for client {}", client_id);
-    res(web::error_page(ctx, *req, 400, "Mismatching redirect URI"));
+    res(ctx.pages.error(*req, 400, "Mismatching redirect URI"));
     return std::nullopt;
   }
   if (auto s = req->query_arg("state")) a.state = std::string(*s);
@@ -98,31 +95,32 @@ std::optional<authorize_request> validate(web_context& ctx, const request_ptr& r
       redirect_error("invalid_request", "Invalid code_challenge or code_challenge_method");
       return std::nullopt;
     }
-  } else if (ctx.options.oauth_require_pkce) {
+  } else if (ctx.settings.require_pkce) {
     redirect_error("invalid_request", "Code challenge required.");
     return std::nullopt;
   }
   a.client_ref = client_ref_of(ctx.model, a.client->identifier);
-  web::model_membership mm(ctx.model);
+  const auto* mm = &ctx.sessions.permissions().membership();
   auto user = who->user->name;
   a.scopes = decide_scopes(ctx.scopes, ctx.model, *a.client, a.client_ref, user, req->query_arg("scope").value_or(""),
-                           web::user_raw_scopes(ctx.model, user), &mm);
+                           ctx.model.user_role_scopes(user), mm);
   if (a.scopes.error) {
     spdlog::warn("oauth: {} for client {}: {}", *a.scopes.error, client_id, a.scopes.error_description);
     redirect_error(*a.scopes.error, a.scopes.error_description);
     return std::nullopt;
   }
   // The user must be able to use the client at all (its access scope, shares included).
-  auto held = web::user_scope_set(ctx.model, ctx.scopes, user);
+  auto resolved = ctx.sessions.permissions().held_by_user(user);
+  const auto& held = resolved->scopes;
   bool access = true;
   if (a.client_ref.kind == rbac::oauth_client_ref::kind_t::server)
     access = rbac::has_scope(held, rbac::id(rbac::builtin::access_servers),
-                             rbac::resource_ref::server(a.client_ref.user, a.client_ref.name), &mm);
+                             rbac::resource_ref::server(a.client_ref.user, a.client_ref.name), mm);
   else if (a.client_ref.kind == rbac::oauth_client_ref::kind_t::service)
-    access = rbac::has_scope(held, rbac::id(rbac::builtin::access_services), rbac::resource_ref::service(a.client_ref.name), &mm);
+    access = rbac::has_scope(held, rbac::id(rbac::builtin::access_services), rbac::resource_ref::service(a.client_ref.name), mm);
   if (!access) {
     spdlog::warn("oauth: user {} may not access client {}", user, client_id);
-    res(web::error_page(ctx, *req, 403, "You do not have permission to access " + a.client->description));
+    res(ctx.pages.error(*req, 403, "You do not have permission to access " + a.client->description));
     return std::nullopt;
   }
   if (!a.scopes.not_held.empty())
@@ -132,9 +130,9 @@ std::optional<authorize_request> validate(web_context& ctx, const request_ptr& r
 }
 
 // No consent page for: own servers, no-confirm services, or already authorized for everything.
-bool skip_confirm(const web_context& ctx, const authorize_request& a) {
+bool skip_confirm(const oauth_context& ctx, const authorize_request& a) {
   if (a.client_ref.kind == rbac::oauth_client_ref::kind_t::server && a.client_ref.user == a.who.user->name) return true;
-  if (ctx.oauth_no_confirm.count(a.client->identifier)) return true;
+  if (ctx.settings.no_confirm.count(a.client->identifier)) return true;
   for (const auto& s : ctx.model.list_services())
     if (s->oauth_no_confirm && service_client_id(*s) == a.client->identifier) return true;
   std::set<std::string> authorized;
@@ -144,7 +142,7 @@ bool skip_confirm(const web_context& ctx, const authorize_request& a) {
   return std::all_of(a.scopes.granted.begin(), a.scopes.granted.end(), [&](const std::string& s) { return authorized.count(s) > 0; });
 }
 
-void issue_code(web_context& ctx, const request_ptr& req, responder res, const authorize_request& a,
+void issue_code(oauth_context& ctx, const request_ptr& req, responder res, const authorize_request& a,
                 std::vector<std::string> scopes) {
   model::new_oauth_code c;
   c.client_id = a.client->identifier;
@@ -154,18 +152,18 @@ void issue_code(web_context& ctx, const request_ptr& req, responder res, const a
   if (!a.who.session_id.empty()) c.session_id = a.who.session_id;
   c.code_challenge = a.challenge;
   c.code_challenge_method = a.challenge_method;
-  auto gate = std::make_shared<web::commit_gate>(res, [&ctx, req](const model::error&) {
-    return web::error_page(ctx, *req, 500, "Could not issue an authorization code");
+  auto gate = std::make_shared<commit_gate>(res, [&ctx, req](const model::error&) {
+    return ctx.pages.error(*req, 500, "Could not issue an authorization code");
   });
   auto r = ctx.model.create_oauth_code(c, gate->completion());
-  if (!r) return void(res(web::error_page(ctx, *req, 500, "Could not issue an authorization code: " + r.err().message)));
+  if (!r) return void(res(ctx.pages.error(*req, 500, "Could not issue an authorization code: " + r.err().message)));
   std::vector<std::pair<std::string, std::string>> args{{"code", r->secret}};
   if (a.state) args.emplace_back("state", *a.state);
   gate->ready(http::redirect_response(with_query(a.redirect_uri, args)));
   spdlog::info("oauth: issued a code to client {} for user {}", a.client->identifier, a.who.user->name);
 }
 
-void authorize_get(web_context& ctx, const request_ptr& req, responder res) {
+void authorize_get(oauth_context& ctx, const request_ptr& req, responder res) {
   auto a = validate(ctx, req, res);
   if (!a) return;
   if (skip_confirm(ctx, *a)) return issue_code(ctx, req, std::move(res), *a, a->scopes.granted);
@@ -177,17 +175,17 @@ void authorize_get(web_context& ctx, const request_ptr& req, responder res) {
                    {"allowed_scopes", a->scopes.granted},
                    {"scope_descriptions", lines},
                    {"identify_only", identify_only}};
-  res(web::render_page(ctx, *req, a->who, "oauth", std::move(d)));
+  res(ctx.pages.render(*req, a->who, "oauth", std::move(d)));
 }
 
-void authorize_post(web_context& ctx, const request_ptr& req, responder res) {
+void authorize_post(oauth_context& ctx, const request_ptr& req, responder res) {
   auto form = http::parse_form(req->body);
-  if (!form) return void(res(web::error_page(ctx, *req, 400, "Malformed form body")));
-  auto who = web::identify_browser(ctx, *req);
+  if (!form) return void(res(ctx.pages.error(*req, 400, "Malformed form body")));
+  auto who = ctx.sessions.browser(*req);
   if (who) {
-    if (auto bad = http::check_xsrf(*req, ctx.signer, web::xsrf_id_for(*req, who), &*form)) {
+    if (auto bad = http::check_xsrf(*req, ctx.signer, session::xsrf_id_for(*req, who), &*form)) {
       spdlog::warn("oauth: authorize POST without a valid XSRF token from {}", req->remote_addr);
-      return void(res(web::error_page(ctx, *req, 403, *bad)));
+      return void(res(ctx.pages.error(*req, 403, *bad)));
     }
   }
   auto a = validate(ctx, req, res);
@@ -219,7 +217,7 @@ std::optional<std::pair<std::string, std::string>> basic_credentials(const http:
   return std::pair{id, secret};
 }
 
-void token(web_context& ctx, const request_ptr& req, responder res) {
+void token(oauth_context& ctx, const request_ptr& req, responder res) {
   std::optional<http::query_map> form;
   if (http::is_form_content_type(*req)) form = http::parse_form(req->body);
   if (!form) return void(res(oauth_error(400, "invalid_request", "Expected an application/x-www-form-urlencoded body")));
@@ -257,7 +255,7 @@ void token(web_context& ctx, const request_ptr& req, responder res) {
     if (verifier.empty()) return void(res(oauth_error(400, "invalid_grant", "Code verifier required")));
     if (!verify_pkce(code->code_challenge_method.value_or("plain"), *code->code_challenge, verifier))
       return void(res(oauth_error(400, "invalid_grant", "Code verifier does not match the challenge")));
-  } else if (ctx.options.oauth_require_pkce) {
+  } else if (ctx.settings.require_pkce) {
     return void(res(oauth_error(400, "invalid_grant", "Code challenge required")));
   }
   auto user = ctx.model.find_user(code->user_id);
@@ -266,11 +264,11 @@ void token(web_context& ctx, const request_ptr& req, responder res) {
   t.owner_kind = model::holder_kind::user;
   t.owner = user->name;
   t.scopes = code->scopes;
-  t.expires_at = model::now() + std::chrono::duration_cast<std::chrono::microseconds>(ctx.options.oauth_token_expires_in);
+  t.expires_at = model::now() + std::chrono::duration_cast<std::chrono::microseconds>(ctx.settings.token_expires_in);
   t.note = "OAuth token for " + client_id;
   t.session_id = code->session_id;
   t.client_id = client_id;
-  auto gate = std::make_shared<web::commit_gate>(res, [](const model::error&) {
+  auto gate = std::make_shared<commit_gate>(res, [](const model::error&) {
     return oauth_error(500, "server_error", "Could not store the token");
   });
   auto created = ctx.model.create_token(t, gate->completion());
@@ -279,7 +277,7 @@ void token(web_context& ctx, const request_ptr& req, responder res) {
   for (const auto& s : code->scopes) scope += (scope.empty() ? "" : " ") + s;
   auto r = http::json_response(200, {{"access_token", created->secret},
                                      {"token_type", "Bearer"},
-                                     {"expires_in", ctx.options.oauth_token_expires_in.count()},
+                                     {"expires_in", ctx.settings.token_expires_in.count()},
                                      {"scope", scope}});
   r.set_header("Cache-Control", "no-store");
   r.set_header("Pragma", "no-cache");
@@ -289,7 +287,7 @@ void token(web_context& ctx, const request_ptr& req, responder res) {
 
 }  // namespace
 
-void register_oauth_routes(http::router& router, web_context& ctx) {
+void register_oauth_routes(http::router& router, oauth_context& ctx) {
   router.add("GET", "/hub/api/oauth2/authorize", [&ctx](const request_ptr& req, responder res) { authorize_get(ctx, req, std::move(res)); });
   router.add("POST", "/hub/api/oauth2/authorize", [&ctx](const request_ptr& req, responder res) { authorize_post(ctx, req, std::move(res)); });
   router.add("POST", "/hub/api/oauth2/token", [&ctx](const request_ptr& req, responder res) { token(ctx, req, std::move(res)); });

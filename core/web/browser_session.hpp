@@ -1,6 +1,6 @@
 #pragma once
-// The hub's browser cookies: setting them at login, reading them on pages, and
-// clearing them at logout. The login cookie carries the user's cookie_id signed under the cookie's
+// The hub's browser cookies: setting them at login and clearing them at logout (reading them is
+// core/session's). The login cookie carries the user's cookie_id signed under the cookie's
 // name; the session cookie carries a model session id in clear (services read it).
 #include "core/http/request.hpp"
 #include "core/http/response.hpp"
@@ -13,27 +13,13 @@
 
 namespace hubd::core::web {
 
-inline constexpr std::string_view login_cookie_base = "jupyterhub-hub-login";
-inline constexpr std::string_view session_cookie_name = "jupyterhub-session-id";
-inline constexpr std::string_view services_cookie_name = "jupyterhub-services";
-
-// "jupyterhub-hub-login", or "__Host-jupyterhub-hub-login" with cookie_host_prefix_enabled.
-std::string login_cookie_name(const web_options& o);
-
-// A logged-in browser.
-struct browser_identity {
-  model::user_ptr user;
-  std::string session_id;  // "" when the browser has no (valid) session cookie
-};
-
-// The user of the login cookie, if it is valid, unexpired and names an existing user.
-std::optional<browser_identity> identify_browser(const web_context& ctx, const http::request& req);
+using session::browser_identity;
+using session::services_cookie_name;
+using session::session_cookie_name;
+using session::xsrf_id_for;
 
 // Whether cookies for this request must be Secure: https public_url or a TLS request.
 bool cookies_secure(const web_options& o, const http::request& req);
-
-// The XSRF id the _xsrf cookie of this browser is bound to (session-bound once logged in).
-std::string xsrf_id_for(const http::request& req, const std::optional<browser_identity>& who);
 
 // Set-Cookie headers of a fresh login: login cookie, session cookie and a session-bound _xsrf.
 // Returns the _xsrf token set (pages embed it).

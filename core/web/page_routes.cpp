@@ -8,7 +8,6 @@
 #include "core/web/login_pipeline.hpp"
 #include "core/web/page_support.hpp"
 #include "core/web/static_files.hpp"
-#include "core/web/user_permissions.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -51,7 +50,7 @@ nlohmann::json login_data(const web_context& ctx, std::string_view next, std::st
 
 void login_get(web_context& ctx, const request_ptr& req, responder res) {
   auto next = safe_next(ctx, *req, req->query_arg("next").value_or(""));
-  if (auto who = identify_browser(ctx, *req)) {
+  if (auto who = ctx.sessions.browser(*req)) {
     // Already logged in: refresh the cookies (keeping the session) and move on.
     auto r = http::redirect_response(next.empty() ? default_next(ctx, *who->user) : next);
     if (!who->session_id.empty()) set_login_cookies(ctx, *req, r, *who->user, who->session_id);
@@ -84,7 +83,7 @@ void login_post(web_context& ctx, const request_ptr& req, responder res) {
   std::optional<http::query_map> form;
   if (http::is_form_content_type(*req)) form = http::parse_form(req->body);
   if (!form) return void(res(error_page(ctx, *req, 400, "Login expects a form body")));
-  auto who = identify_browser(ctx, *req);
+  auto who = ctx.sessions.browser(*req);
   if (auto bad = http::check_xsrf(*req, ctx.signer, xsrf_id_for(*req, who), &*form)) {
     spdlog::warn("login: refused a POST without a valid XSRF token from {}", req->remote_addr);
     return void(res(error_page(ctx, *req, 403, *bad)));
@@ -109,7 +108,7 @@ void login_post(web_context& ctx, const request_ptr& req, responder res) {
 }
 
 void logout(web_context& ctx, const request_ptr& req, responder res) {
-  auto who = identify_browser(ctx, *req);
+  auto who = ctx.sessions.browser(*req);
   auto finish = [&ctx, req, res]() {
     auto r = http::redirect_response(ctx.options.hub_prefix + "login");
     if (ctx.options.auto_login) r = render_page(ctx, *req, std::nullopt, "logout", {{"page_title", "Signed out - hubd"}});
@@ -143,7 +142,7 @@ using page_fn = std::function<void(web_context&, const request_ptr&, responder, 
 
 http::handler logged_in(web_context& ctx, page_fn fn) {
   return [&ctx, fn = std::move(fn)](const request_ptr& req, responder res) {
-    auto who = identify_browser(ctx, *req);
+    auto who = ctx.sessions.browser(*req);
     if (!who) return void(res(login_redirect(ctx, *req)));
     fn(ctx, req, std::move(res), *who);
   };
@@ -183,7 +182,8 @@ void home(web_context& ctx, const request_ptr& req, responder res, const browser
 }
 
 void token_page(web_context& ctx, const request_ptr& req, responder res, const browser_identity& who) {
-  auto held = user_scope_set(ctx.model, ctx.scopes, who.user->name);
+  auto resolved = ctx.sessions.permissions().held_by_user(who.user->name);
+  const auto& held = resolved->scopes;
   auto scopes = nlohmann::json::array();
   for (const auto& s : held.to_strings(ctx.scopes)) {
     auto base = s.substr(0, s.find('!'));
@@ -198,7 +198,8 @@ void token_page(web_context& ctx, const request_ptr& req, responder res, const b
 }
 
 void admin_page(web_context& ctx, const request_ptr& req, responder res, const browser_identity& who) {
-  auto held = user_scope_set(ctx.model, ctx.scopes, who.user->name);
+  auto resolved = ctx.sessions.permissions().held_by_user(who.user->name);
+  const auto& held = resolved->scopes;
   if (!held.has_all(rbac::id(rbac::builtin::admin_ui)))
     return void(res(error_page(ctx, *req, 403, "Action is not authorized with current scopes; requires any of [admin-ui]")));
   res(render_page(ctx, *req, who, "admin",
@@ -215,9 +216,10 @@ std::optional<server_target> target_of(web_context& ctx, const http::request& re
   server_target t{std::string(req.param("user")), std::string(req.param("server"))};
   if (t.user.empty()) t.user = who.user->name;
   if (t.user != who.user->name) {
-    auto held = user_scope_set(ctx.model, ctx.scopes, who.user->name);
-    model_membership mm(ctx.model);
-    if (!rbac::has_scope(held, rbac::id(rbac::builtin::servers), rbac::resource_ref::server(t.user, t.server), &mm)) {
+    auto resolved = ctx.sessions.permissions().held_by_user(who.user->name);
+    const auto& held = resolved->scopes;
+    const auto* mm = &ctx.sessions.permissions().membership();
+    if (!rbac::has_scope(held, rbac::id(rbac::builtin::servers), rbac::resource_ref::server(t.user, t.server), mm)) {
       error = error_page(ctx, req, 404, "No such user: " + t.user);
       return std::nullopt;
     }
@@ -371,9 +373,10 @@ void user_url(web_context& ctx, const request_ptr& req, responder res, const bro
     if (!first.empty() && ctx.model.find_server(user, first)) server = first;
   }
   if (user != who.user->name) {
-    auto held = user_scope_set(ctx.model, ctx.scopes, who.user->name);
-    model_membership mm(ctx.model);
-    if (!rbac::has_scope(held, rbac::id(rbac::builtin::access_servers), rbac::resource_ref::server(user, server), &mm))
+    auto resolved = ctx.sessions.permissions().held_by_user(who.user->name);
+    const auto& held = resolved->scopes;
+    const auto* mm = &ctx.sessions.permissions().membership();
+    if (!rbac::has_scope(held, rbac::id(rbac::builtin::access_servers), rbac::resource_ref::server(user, server), mm))
       return void(res(error_page(ctx, *req, 404, "No access to resources or resources not found")));
     if (!target_user) return void(res(error_page(ctx, *req, 404, "No such user " + user)));
   }
@@ -520,7 +523,7 @@ void register_page_routes(http::router& router, web_context& ctx) {
   });
   router.add("GET", "/hub/", [&ctx](const request_ptr& req, responder res) {
     if (!ctx.options.default_url.empty()) return void(res(http::redirect_response(ctx.options.default_url)));
-    auto who = identify_browser(ctx, *req);
+    auto who = ctx.sessions.browser(*req);
     if (!who) return void(res(http::redirect_response(ctx.options.hub_prefix + "login?next=" +
                                                        http::percent_encode(ctx.options.hub_prefix))));
     res(http::redirect_response(default_next(ctx, *who->user)));

@@ -3,7 +3,6 @@
 #include "core/http/next_url.hpp"
 #include "core/http/url_codec.hpp"
 #include "core/web/templates.hpp"
-#include "core/web/user_permissions.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -29,7 +28,7 @@ nlohmann::json common_page_data(const web_context& ctx, const std::optional<brow
                    {"logout_url", o.hub_prefix + "logout"}};
   if (who) {
     d["user"] = {{"name", who->user->name}};
-    d["admin_access"] = user_scope_set(ctx.model, ctx.scopes, who->user->name).has_all(rbac::id(rbac::builtin::admin_ui));
+    d["admin_access"] = ctx.sessions.permissions().held_by_user(who->user->name)->scopes.has_all(rbac::id(rbac::builtin::admin_ui));
     auto services = nlohmann::json::array();
     for (const auto& s : ctx.model.list_services())
       if (s->display && s->url) services.push_back({{"name", s->name}, {"url", o.base_url + "services/" + s->name + "/"}});
@@ -60,7 +59,7 @@ http::response render_page(const web_context& ctx, const http::request& req, con
 http::response error_page(const web_context& ctx, const http::request& req, int status, std::string_view message,
                           nlohmann::json extra) {
   if (wants_json(ctx, req)) return http::error_response(status, message);
-  auto who = identify_browser(ctx, req);
+  auto who = ctx.sessions.browser(req);
   nlohmann::json d{{"page_title", std::to_string(status) + " " + std::string(http::reason_phrase(status)) + " - hubd"},
                    {"status_code", std::to_string(status)},
                    {"status_message", std::string(http::reason_phrase(status))},

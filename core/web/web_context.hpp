@@ -6,6 +6,7 @@
 #include "core/model/hub_model.hpp"
 #include "core/plugins/op_result.hpp"
 #include "core/rbac/scope_table.hpp"
+#include "core/session/session_identifier.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -102,13 +103,13 @@ struct web_context {
   model::hub_model& model;
   const rbac::scope_table& scopes;
   const http::cookie_signer& signer;
+  // Who a request comes from and what it may do: the same identifier and permission cache as the API's.
+  session::session_identifier& sessions;
   web_options options;
   std::shared_ptr<const template_renderer> templates;  // null: pages answer with a plain HTML body
   authenticator_port authenticator;
   std::vector<post_auth_hook> post_auth_hooks;
   spawn_port spawn;
-  // OAuth clients that never need the confirm page (services with oauth_no_confirm).
-  std::set<std::string, std::less<>> oauth_no_confirm;
 };
 
 }  // namespace hubd::core::web

@@ -1,6 +1,6 @@
 // In-process tests of the REST endpoints: a real model on SQLite in a temp dir, the real router,
 // requests dispatched without a socket.
-#include "core/api/permissions.hpp"
+#include "core/session/session_identifier.hpp"
 #include "core/api/routes.hpp"
 #include "core/http/router.hpp"
 #include "core/model/hub_model.hpp"
@@ -23,6 +23,7 @@ struct hub {
   rbac::scope_table table;
   json config = {{"JupyterHub", {{"api_page_max_limit", 200}, {"api_page_default_limit", 50}}}};
   http::cookie_signer signer{"0123456789abcdef0123456789abcdef"};
+  std::unique_ptr<session::session_identifier> sessions;
   std::unique_ptr<api::api_context> ctx;
   http::router router;
   std::string alice_token, bob_token;
@@ -43,7 +44,8 @@ struct hub {
     REQUIRE(model->wait([&](auto done) { return model->create_user(b, done); }).ok());
     alice_token = token_for("alice");
     bob_token = token_for("bob");
-    ctx = std::make_unique<api::api_context>(*model, table, config, signer);
+    sessions = std::make_unique<session::session_identifier>(*model, table, signer, session::session_settings{});
+    ctx = std::make_unique<api::api_context>(*model, table, config, *sessions);
     api::register_api_routes(router, *ctx);
   }
 

@@ -10,6 +10,8 @@
 #include "core/rbac/roles.hpp"
 #include "core/rbac/scope_table.hpp"
 #include "core/store/sqlite_store.hpp"
+#include "core/session/session_identifier.hpp"
+#include "core/web/oauth_pages.hpp"
 #include "core/web/page_routes.hpp"
 #include "core/web/templates.hpp"
 #include "core/web/web_context.hpp"
@@ -50,7 +52,9 @@ struct hub_fixture {
   std::unique_ptr<model::hub_model> model_owner;
   rbac::scope_table table;
   http::cookie_signer signer{"0123456789abcdef0123456789abcdef"};
+  std::unique_ptr<core::session::session_identifier> sessions;
   std::unique_ptr<web::web_context> ctx;
+  std::unique_ptr<core::oauth::oauth_context> oauth;
   std::unique_ptr<http::router> router;
 
   explicit hub_fixture(nlohmann::json config = nlohmann::json::object(),
@@ -66,7 +70,10 @@ struct hub_fixture {
     }
     if (!config.contains("JupyterHub")) config["JupyterHub"] = nlohmann::json::object();
     if (!config["JupyterHub"].contains("redirect_to_server")) config["JupyterHub"]["redirect_to_server"] = false;
-    ctx.reset(new web::web_context{*model_owner, table, signer, web::web_options_from_config(config), nullptr, {}, {}, {}, {}});
+    auto options = web::web_options_from_config(config);
+    sessions = std::make_unique<core::session::session_identifier>(
+        *model_owner, table, signer, core::session::session_settings{options.cookie_host_prefix, options.cookie_max_age});
+    ctx.reset(new web::web_context{*model_owner, table, signer, *sessions, std::move(options), nullptr, {}, {}, {}});
     ctx->options.version = "0.1.0";
     ctx->templates = std::make_shared<web::template_renderer>(
         std::vector<std::filesystem::path>{web::template_renderer::default_dir()});
@@ -87,7 +94,9 @@ struct hub_fixture {
     ro.version = "0.1.0";
     router = std::make_unique<http::router>(ro);
     web::register_page_routes(*router, *ctx);
-    core::oauth::register_oauth_routes(*router, *ctx);
+    oauth.reset(new core::oauth::oauth_context{*model_owner, table, signer, *sessions, web::oauth_settings_of(*ctx),
+                                               web::oauth_pages(*ctx)});
+    core::oauth::register_oauth_routes(*router, *oauth);
   }
 
   ~hub_fixture() {

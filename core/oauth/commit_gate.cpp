@@ -1,6 +1,6 @@
-#include "core/web/commit_gate.hpp"
+#include "core/oauth/commit_gate.hpp"
 
-namespace hubd::core::web {
+namespace hubd::core::oauth {
 
 void commit_gate::ready(http::response r) {
   std::unique_lock lock(mutex_);
@@ -26,4 +26,4 @@ void commit_gate::committed(const model::status& s) {
   res_(std::move(answer));
 }
 
-}  // namespace hubd::core::web
+}  // namespace hubd::core::oauth

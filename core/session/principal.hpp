@@ -1,29 +1,27 @@
 #pragma once
-// Who made an API request : a token's owner, or the user of the hub
-// login cookie, with the expanded scopes the request may use.
-#include "core/api/api_context.hpp"
-#include "core/api/permissions.hpp"
-#include "core/http/request.hpp"
+// Who made a request: a token's owner, the user of the hub login cookie, or a plugin calling the
+// internal API in process, with the expanded scopes the request may use.
 #include "core/model/hub_model.hpp"
 #include "core/rbac/expand.hpp"
 #include "core/rbac/scope_set.hpp"
+#include "core/session/permissions.hpp"
 
 #include <memory>
 #include <optional>
 #include <string>
 
-namespace hubd::core::api {
-
-inline constexpr std::string_view login_cookie_name = "jupyterhub-hub-login";
-inline constexpr std::string_view session_cookie_name = "jupyterhub-session-id";
+namespace hubd::core::session {
 
 struct principal {
+  // A plugin acts as the service row of its name (its roles are a service's), so its kind is
+  // service; `plugin` tells its calls apart (their changes are recorded as "plugin:NAME").
   enum class kind_t : std::uint8_t { none, user, service };
   kind_t kind = kind_t::none;
   std::string name;
-  model::token_ptr token;  // null for cookie auth
+  model::token_ptr token;  // null for cookie auth and for plugins
   std::optional<std::string> session_id;  // the token's session (OAuth tokens); null for cookie auth
   bool via_cookie = false;
+  bool plugin = false;  // an in-process internal API call of the plugin `name`
   // Shared with the permission cache: never copied per request.
   resolved_ptr scopes;
   rbac::principal_ref ref;
@@ -38,9 +36,4 @@ struct principal {
   const rbac::scope_set& identity() const;  // held() plus the identify scopes
 };
 
-// Token first (a bad token falls through to the cookie), then the login cookie with XSRF and the
-// content-type rule. Records token and user activity at most once per activity_resolution.
-// Sets req.principal for the access log. Never throws.
-principal authenticate(const api_context& ctx, http::request& req);
-
-}  // namespace hubd::core::api
+}  // namespace hubd::core::session

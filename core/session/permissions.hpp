@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace hubd::core::api {
+namespace hubd::core::session {
 
 // Live group membership from the model, for rbac's group filters.
 class model_membership final : public rbac::membership_view {
@@ -36,7 +36,8 @@ using resolved_ptr = std::shared_ptr<const resolved_scopes>;
 rbac::oauth_client_ref token_client(const model::hub_model& model, const model::token& t,
                                     const rbac::principal_ref& owner);
 
-// Uncached resolution (tests, and the cache's miss path). Warnings are appended when asked for.
+// Uncached resolution (tests, and the cache's miss path). Expansion warnings are appended when asked
+// for; stored scopes that no longer validate are skipped, never granted, and logged.
 rbac::scope_set compute_user_scopes(const model::hub_model& model, const rbac::scope_table& table,
                                     std::string_view user, std::vector<std::string>* warnings = nullptr);
 rbac::scope_set compute_service_scopes(const model::hub_model& model, const rbac::scope_table& table,
@@ -48,6 +49,8 @@ public:
 
   // The user's full set: roles (direct and through groups) plus shares. Null if no such user.
   resolved_ptr user_scopes(std::string_view user);
+  // The same, never null: an empty set for a user that does not exist (pages that only test scopes).
+  resolved_ptr held_by_user(std::string_view user);
   resolved_ptr service_scopes(std::string_view service);
   // What the token may do now: its stored scopes resolved against its owner's current set.
   // Null if the owner is gone.
@@ -71,4 +74,4 @@ private:
   std::unordered_map<std::string, entry> entries_;
 };
 
-}  // namespace hubd::core::api
+}  // namespace hubd::core::session

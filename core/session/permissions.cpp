@@ -1,4 +1,4 @@
-#include "core/api/permissions.hpp"
+#include "core/session/permissions.hpp"
 
 #include "core/model/oauth_client_id.hpp"
 
@@ -6,7 +6,7 @@
 
 #include <mutex>
 
-namespace hubd::core::api {
+namespace hubd::core::session {
 
 namespace {
 
@@ -65,7 +65,7 @@ rbac::scope_set compute_user_scopes(const model::hub_model& model, const rbac::s
     e = rbac::expand(table, raw, rbac::principal_ref::user(std::string(user)));
   } catch (const rbac::scope_not_found& ex) {
     // A role with a scope that is no longer defined grants nothing rather than failing every request.
-    if (warnings) warnings->push_back(ex.what());
+    spdlog::warn("pages: ignoring invalid role scopes of user {}: {}", user, ex.what());
   }
   if (warnings) warnings->insert(warnings->end(), e.warnings.begin(), e.warnings.end());
   for (const auto& sh : model.shares_reaching_user(user)) {
@@ -76,7 +76,7 @@ rbac::scope_set compute_user_scopes(const model::hub_model& model, const rbac::s
     try {
       e.scopes.merge(rbac::expand_share_scopes(table, sh->scopes, owner->name, srv->name));
     } catch (const rbac::scope_not_found& ex) {
-      if (warnings) warnings->push_back(ex.what());
+      spdlog::warn("pages: ignoring invalid share scopes for user {}: {}", user, ex.what());
     }
   }
   return std::move(e.scopes);
@@ -140,6 +140,12 @@ resolved_ptr permission_cache::user_scopes(std::string_view user) {
   });
 }
 
+resolved_ptr permission_cache::held_by_user(std::string_view user) {
+  static const auto none = std::make_shared<const resolved_scopes>();
+  auto r = user_scopes(user);
+  return r ? r : none;
+}
+
 resolved_ptr permission_cache::service_scopes(std::string_view service) {
   std::string key = "s:";
   key += service;
@@ -175,4 +181,4 @@ resolved_ptr permission_cache::token_scopes(const model::token& t) {
   });
 }
 
-}  // namespace hubd::core::api
+}  // namespace hubd::core::session

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <optional>
 
-namespace hubd::core::web {
+namespace hubd::core::oauth {
 
 class commit_gate : public std::enable_shared_from_this<commit_gate> {
 public:
@@ -34,4 +34,4 @@ private:
   std::optional<model::status> status_;
 };
 
-}  // namespace hubd::core::web
+}  // namespace hubd::core::oauth
