@@ -149,6 +149,27 @@ private:
     if (!r) fail(key_path, "cannot create group '" + name + "': " + r.err().message);
   }
 
+  // The users not known yet, in one bulk creation (with the default roles). When it is refused,
+  // creating them one by one finds the name that is wrong and says so as ensure_user does.
+  void create_missing_users(const std::vector<std::string>& names, std::string_view key_path) {
+    std::vector<model::new_user> missing;
+    std::set<std::string> seen;
+    for (const auto& name : names) {
+      if (name.empty()) fail(key_path, "empty user name");
+      if (model_.find_user(name) || !seen.insert(name).second) continue;
+      model::new_user nu;
+      nu.name = name;
+      nu.source = std::string(config_source);
+      missing.push_back(std::move(nu));
+    }
+    if (missing.empty()) return;
+    if (model_.create_users(missing, {})) {
+      report_.users_created += missing.size();
+      return;
+    }
+    for (const auto& name : names) ensure_user(name, key_path);
+  }
+
   void apply_users() {
     for (const auto& name : strings_of(auth_.at("admin_users"))) {
       ensure_user(name, "Authenticator.admin_users", true);
@@ -160,8 +181,9 @@ private:
         must("making " + name + " an admin", [&](auto done) { return model_.update_user(name, p, done); });
       }
     }
-    for (const auto& name : strings_of(auth_.at("allowed_users"))) {
-      ensure_user(name, "Authenticator.allowed_users");
+    const auto allowed = strings_of(auth_.at("allowed_users"));
+    create_missing_users(allowed, "Authenticator.allowed_users");
+    for (const auto& name : allowed) {
       auto roles = model_.roles_of(holder_kind::user, name);
       bool has_user_role = std::any_of(roles.begin(), roles.end(), [](const auto& r) { return r->name == "user"; });
       if (!has_user_role)

@@ -90,6 +90,24 @@ TEST_CASE("start-up with many allowed users is one commit, and a restart over th
   CHECK(m->user_count() == static_cast<std::size_t>(n) + 2);
 }
 
+TEST_CASE("a bad name among the allowed users is named, and the users before it are created") {
+  hubd::test::temp_dir dir;
+  auto m = open_model(dir / "hub.sqlite");
+  auto cfg = app::load_config_text(R"([Authenticator]
+allowed_users = ["ann", "ann", "b/c", "dee"]
+)",
+                                   "hub.toml");
+  hubd::core::rbac::scope_table scopes;
+  try {
+    app::apply_config(cfg, scopes, *m);
+    FAIL("apply_config accepted the user name b/c");
+  } catch (const app::config_error& e) {
+    CHECK(std::string(e.what()).find("Authenticator.allowed_users: cannot create user 'b/c'") != std::string::npos);
+  }
+  CHECK(m->find_user("ann"));
+  CHECK_FALSE(m->find_user("dee"));
+}
+
 TEST_CASE("a config mistake found half-way is still an error naming the key") {
   hubd::test::temp_dir dir;
   auto m = open_model(dir / "hub.sqlite");
