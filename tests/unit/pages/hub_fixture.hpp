@@ -1,11 +1,16 @@
 #pragma once
 // An in-process hub for page and OAuth tests: a real model on SQLite in a temp folder, the
-// default roles, a router with the page and OAuth routes, a dummy authenticator that completes
-// on another thread (as plugins do), and a small browser with a cookie jar.
+// default roles, a router with the page and OAuth routes, the shipped dummy authenticator loaded
+// and driven through the real plugin adapter (it completes on the plugin pool, as in hubd), and a
+// small browser with a cookie jar.
 #include "core/http/router.hpp"
 #include "core/http/url_codec.hpp"
 #include "core/http/signed_value.hpp"
 #include "core/model/hub_model.hpp"
+#include "core/plugins/authenticator_adapter.hpp"
+#include "core/plugins/install_layout.hpp"
+#include "core/plugins/plugin_host.hpp"
+#include "core/plugins/plugin_registry.hpp"
 #include "core/oauth/oauth_routes.hpp"
 #include "core/rbac/roles.hpp"
 #include "core/rbac/scope_table.hpp"
@@ -49,6 +54,9 @@ inline void complete_later(plugins::op_callback done, plugins::op_result r) {
 
 struct hub_fixture {
   temp_dir dir;
+  plugins::plugin_host plugin_host{2};
+  plugins::plugin_registry registry{plugin_host};
+  std::shared_ptr<plugins::authenticator_adapter> authenticator;
   std::unique_ptr<model::hub_model> model_owner;
   rbac::scope_table table;
   http::cookie_signer signer{"0123456789abcdef0123456789abcdef"};
@@ -77,17 +85,17 @@ struct hub_fixture {
     ctx->options.version = "0.1.0";
     ctx->templates = std::make_shared<web::template_renderer>(
         std::vector<std::filesystem::path>{web::template_renderer::default_dir()});
-    // Dummy authenticator: any name, password "pw".
-    ctx->authenticator.authenticate = [](nlohmann::json data, plugins::op_callback done) {
-      plugins::op_result r;
-      if (data.value("password", "") == "pw") {
-        r.status = plugins::op_status::ok;
-        r.value = {{"name", data.value("username", "")}};
-      } else {
-        r.status = plugins::op_status::denied;
-      }
-      complete_later(std::move(done), std::move(r));
+    // The dummy authenticator, as `[plugins.dummy] password = "pw"`: any name, password "pw".
+    REQUIRE(registry.load_file(plugins::shipped_plugin_dir() / "dummy_authenticator.so"));
+    auto created = registry.create_authenticator("dummy", {{"password", "pw"}});
+    INFO((created ? std::string() : created.error()));
+    REQUIRE(created);
+    authenticator = created.value();
+    ctx->authenticator.name = authenticator->name();
+    ctx->authenticator.authenticate = [a = authenticator](nlohmann::json data, plugins::op_callback done) {
+      a->authenticate(std::move(data), std::move(done));
     };
+    ctx->authenticator.normalize_username = [a = authenticator](std::string_view n) { return a->normalize_username(n); };
     if (adjust) adjust(*ctx);
     http::router_options ro;
     ro.base_url = ctx->options.base_url;
