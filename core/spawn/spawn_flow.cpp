@@ -59,8 +59,10 @@ void spawn_flow::set_saved_record(json state, bool was_ready, std::string target
 void spawn_flow::adopt() { post(event::adopt_recorded(saved_ready_, saved_target_)); }
 
 void spawn_flow::feed(const event& e) {
-  for (const auto& a : machine_.on(e)) perform(a);
+  auto actions = machine_.on(e);
+  // Published before the actions run: whoever gets an answer (201, 204) sees the table agree with it.
   publish();
+  for (const auto& a : actions) perform(a);
 }
 
 // The phase and target others read (admission, routes, polls, the shutdown) follow the machine.
