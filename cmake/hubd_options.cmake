@@ -10,9 +10,19 @@ target_compile_definitions(hubd_options INTERFACE
   HUBD_VERSION="${PROJECT_VERSION}"
   BOOST_ASIO_NO_DEPRECATED
   SPDLOG_FMT_EXTERNAL)
-if(HUBD_SANITIZE)
+# HUBD_SANITIZE was a boolean (ON meant ASan and UBSan): every true value still means that.
+string(TOLOWER "${HUBD_SANITIZE}" hubd_sanitize)
+if(hubd_sanitize STREQUAL "thread")
+  # GCC warns (-Wtsan) that TSan does not instrument std::atomic_thread_fence, which Boost.Asio's
+  # headers use; -Werror would make that fatal in every file that includes Asio.
+  target_compile_options(hubd_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer
+    $<$<CXX_COMPILER_ID:GNU>:-Wno-tsan>)
+  target_link_options(hubd_options INTERFACE -fsanitize=thread)
+elseif(hubd_sanitize MATCHES "^(address|on|yes|true|y|1)$")
   target_compile_options(hubd_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(hubd_options INTERFACE -fsanitize=address,undefined)
+elseif(HUBD_SANITIZE)
+  message(FATAL_ERROR "HUBD_SANITIZE=${HUBD_SANITIZE}: use OFF, ON/address or thread")
 endif()
 
 # The build tree has the layout of an installed tree, so that one rule finds everything hubd ships:
