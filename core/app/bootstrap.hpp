@@ -41,8 +41,9 @@ void define_custom_scopes(const config& cfg, const nlohmann::json& plugin_scopes
                           std::vector<std::string>& warnings);
 
 // A plugin that acts on the hub through the internal API ([plugins.NAME] roles = [...]). It is
-// kept as a service of the same name (so its roles, tokens and scope checks are exactly a
-// service's), hidden from the service list pages, and re-synced with its roles at every start.
+// kept as a row of the services table of the same name and kind plugin (so its roles and scope
+// checks are exactly a service's), hidden from the service list pages, and re-synced with its
+// roles at every start.
 struct plugin_principal {
   std::string name;
   std::vector<std::string> roles;

@@ -152,7 +152,7 @@ def test_unknown_role_for_a_plugin_stops_start_up(tmp_path):
     assert "plugins.fx_api_probe.roles" in h.log() and "no-such-role" in h.log()
 
 
-def test_restart_keeps_one_internal_token_and_the_roles(tmp_path):
+def test_restart_keeps_the_plugin_principal_and_its_roles(tmp_path):
     log = str(tmp_path / "events.jsonl")
     h = HubProcess(config(log))
     h.start()
