@@ -13,13 +13,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 import requests
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "integration"))
-from hubd_harness import free_port  # noqa: E402
+from hubd_harness import logged_in, wait_until  # noqa: E402
 
 BUILD_DIR = pathlib.Path(os.environ["HUBD_BUILD_DIR"])
 SKIP_CODE = 77
@@ -31,9 +30,9 @@ def run(*cmd, **kw):
     return r
 
 
-def minimal_config(workdir, port):
-    # What the issue promises works: name the two shipped plugins, bind a free loopback port.
-    text = (f'[JupyterHub]\nhub_bind_url = "http://127.0.0.1:{port}"\n'
+def minimal_config(workdir):
+    # The two shipped plugins by name, on a loopback port the system picks (hubd writes it to --ports-file).
+    text = ('[JupyterHub]\nhub_bind_url = "http://127.0.0.1:0"\n'
             'authenticator_class = "dummy"\nspawner_class = "local"\nproxy_class = "none"\n')
     path = workdir / "hub.toml"
     path.write_text(text)
@@ -43,40 +42,32 @@ def minimal_config(workdir, port):
 def exercise(hubd, shipped_plugins):
     """Starts `hubd` on the minimal config, logs in, requests a spawn; returns nothing, asserts."""
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="hubd-install-"))
-    port = free_port()
-    cfg = minimal_config(workdir, port)
+    cfg = minimal_config(workdir)
     out = run(hubd, "plugins", "--config", cfg).stdout
     assert f'"dummy": loaded from {shipped_plugins}/dummy_authenticator.so' in out, out
     assert f'"local": loaded from {shipped_plugins}/hubd_local_spawner.so' in out, out
     log = open(workdir / "hubd.log", "wb")
-    proc = subprocess.Popen([str(hubd), "--config", str(cfg)], cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/hub"
+    ports_file = workdir / "hubd.ports"
+    proc = subprocess.Popen([str(hubd), "--config", str(cfg), "--ports-file", str(ports_file)], cwd=workdir, stdout=log,
+                            stderr=subprocess.STDOUT)
     try:
-        deadline = time.time() + 20
-        while True:
+        def answering():
             assert proc.poll() is None, (workdir / "hubd.log").read_text()
-            try:
-                if requests.get(base + "/api/", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.time() < deadline, "hubd did not answer"
-            time.sleep(0.05)
-        s = requests.Session()
-        page = s.get(base + "/login")
-        assert page.status_code == 200  # the login template was found
-        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
-        r = s.post(base + "/login", data={"username": "alice", "password": "x", "_xsrf": xsrf}, allow_redirects=False)
-        assert r.status_code == 302, r.text
+            if not ports_file.exists():
+                return None
+            root = f"http://127.0.0.1:{int(ports_file.read_text().split()[0])}/"
+            return root if requests.get(root + "hub/api/", timeout=1).status_code == 200 else None
+        root = wait_until(answering, 20, "hubd to answer")
+        base = root + "hub"
+        s = logged_in(root, "alice")  # the login page answered: the login template was found
         assert s.get(base + "/api/user").json()["name"] == "alice"
         assert s.get(base + "/static/css/hubd.css").status_code == 200  # static files too
         # The spawner plugin answers: the request is accepted (201 started, 202 pending), not refused.
-        r = s.post(base + "/api/users/alice/server", headers={"X-XSRFToken": s.cookies.get("_xsrf", xsrf)})
+        r = s.post(base + "/api/users/alice/server", headers={"X-XSRFToken": s.cookies.get("_xsrf")})
         assert r.status_code in (201, 202), (r.status_code, r.text)
-        deadline = time.time() + 30
-        while s.get(base + "/api/users/alice").json()["servers"].get("", {}).get("pending") and time.time() < deadline:
-            time.sleep(0.2)
-        s.delete(base + "/api/users/alice/server", headers={"X-XSRFToken": s.cookies.get("_xsrf", xsrf)})
+        wait_until(lambda: not s.get(base + "/api/users/alice").json()["servers"].get("", {}).get("pending"), 30,
+                   "alice's spawn to finish pending")
+        s.delete(base + "/api/users/alice/server", headers={"X-XSRFToken": s.cookies.get("_xsrf")})
     finally:
         proc.terminate()
         try:

@@ -16,6 +16,7 @@ const net = require("net");
 const os = require("os");
 const path = require("path");
 
+// For listeners hubd does not own (the proxy, fake services); hubd itself binds port 0.
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -68,11 +69,10 @@ async function startHub({ buildDir, jupyterhub = "", config = "", baseUrl = "/",
   const hubd = path.join(buildDir, "bin", "hubd");
   if (!fs.existsSync(hubd)) throw new Error(`${hubd} is missing: build the hubd target first`);
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), "hubd-e2e-"));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}${baseUrl}`;
   const toml =
     "[JupyterHub]\n" +
-    `hub_bind_url = ${tomlStr(`http://127.0.0.1:${port}`)}\n` +
+    // The system picks the port; hubd writes it to --ports-file as soon as it listens.
+    'hub_bind_url = "http://127.0.0.1:0"\n' +
     `base_url = ${tomlStr(baseUrl)}\n` +
     'db_url = "sqlite:///jupyterhub.sqlite"\n' +
     // Talk to hubd directly unless the test asks for the proxy itself.
@@ -82,7 +82,9 @@ async function startHub({ buildDir, jupyterhub = "", config = "", baseUrl = "/",
   fs.writeFileSync(configPath, toml);
   const logPath = path.join(workdir, "hubd.log");
   const logFd = fs.openSync(logPath, "a");
-  const proc = spawn(hubd, ["--config", configPath], { cwd: workdir, stdio: ["ignore", logFd, logFd] });
+  const portsFile = path.join(workdir, "hubd.ports");
+  const proc = spawn(hubd, ["--config", configPath, "--ports-file", portsFile],
+                     { cwd: workdir, stdio: ["ignore", logFd, logFd] });
   fs.closeSync(logFd);
   liveHubs.add(proc);
   let exited = null;
@@ -94,9 +96,9 @@ async function startHub({ buildDir, jupyterhub = "", config = "", baseUrl = "/",
   proc.on("error", (err) => { exited = exited || { code: null, signal: null, error: err }; });
 
   const hub = {
-    url,
-    apiUrl: url + "hub/api",
-    port,
+    url: null, // known once hubd has written its ports file
+    apiUrl: null,
+    port: null,
     workdir,
     configPath,
     proc,
@@ -155,6 +157,15 @@ async function startHub({ buildDir, jupyterhub = "", config = "", baseUrl = "/",
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exited) throw new Error(`hubd exited (${JSON.stringify(exited)}) before answering:\n${hub.log()}`);
+    if (hub.port === null && fs.existsSync(portsFile)) {
+      hub.port = parseInt(fs.readFileSync(portsFile, "utf8"), 10);
+      hub.url = `http://127.0.0.1:${hub.port}${baseUrl}`;
+      hub.apiUrl = hub.url + "hub/api";
+    }
+    if (hub.port === null) {
+      await sleep(20);
+      continue;
+    }
     try {
       const r = await fetchWithTimeout(hub.apiUrl + "/", {}, 1000);
       await r.text();
