@@ -138,6 +138,10 @@ lifecycle lifecycle::claimed(lifecycle_config cfg) {
   return l;
 }
 
+bool lifecycle::spawning() const { return step_ >= step::saving_pending && step_ <= step::recording_ready; }
+bool lifecycle::stopping() const { return step_ >= step::stop_route && step_ <= step::stop_clear; }
+bool lifecycle::adopting() const { return step_ >= step::adopt_spawner && step_ <= step::adopt_route; }
+
 std::string lifecycle::who() const { return server_who(cfg_.user, cfg_.server); }
 
 action lifecycle::log(log_level level, std::string message) {
@@ -217,8 +221,8 @@ std::vector<action> lifecycle::on(const event& e) {
       }
       break;
     default:
-      if (step_ >= step::adopt_spawner && step_ <= step::adopt_route) on_adopt_step(e, out);
-      else if (step_ >= step::stop_route && step_ <= step::stop_clear) on_stop_step(e, out);
+      if (adopting()) on_adopt_step(e, out);
+      else if (stopping()) on_stop_step(e, out);
       else on_spawn_step(e, out);
   }
   return out;
@@ -336,7 +340,8 @@ void lifecycle::on_spawn_step(const event& e, actions& out) {
   }
   switch (e.kind) {
     case event_kind::step_done:
-      if (step_ == step::none || step_ > step::recording_ready || step_ == step::starting) return;
+      // The process start answers with its own events, not step_done.
+      if (!spawning() || step_ == step::starting) return;
       if (!e.ok && step_ == step::adding_route) return fail(500, "the proxy route could not be added: " + e.message, out);
       if (!e.ok) return fail(e.status, e.message, out);
       if (step_ == step::creating_spawner) has_spawner_ = true;

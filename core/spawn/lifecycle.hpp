@@ -173,6 +173,8 @@ public:
   const lifecycle_config& config() const { return cfg_; }
 
 private:
+  // Grouped in order: the spawn steps, the stop steps, the adoption steps (spawning() and the others
+  // test ranges).
   enum class step {
     none,
     saving_pending, making_token, registering_client, pre_spawn, creating_spawner, starting, waiting_up,
@@ -185,6 +187,9 @@ private:
   using actions = std::vector<action>;
 
   std::string who() const;
+  bool spawning() const;
+  bool stopping() const;
+  bool adopting() const;
   void on_start(const event& e, actions& out);
   void on_stop(const event& e, actions& out);
   void on_spawn_step(const event& e, actions& out);
