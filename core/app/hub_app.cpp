@@ -239,7 +239,6 @@ void hub_app::start() {
   // proxy's hub route) names the port the system picked.
   if (hub_ep->port == 0)
     cfg_.values["JupyterHub"]["hub_bind_url"] = http::bind_url_of({hub_ep->host, p.server->ports().front(), hub_ep->tls});
-  if (!ports_file_.empty()) write_ports_file(ports_file_, ports());
 
   wire_api(ropts.base_url);
   wire_pages();
@@ -262,6 +261,8 @@ void hub_app::start() {
   p.io->start();
   start_spawn();
   start_services();
+  // Last: the file says hubd is up, the proxy started (a previous one stopped) and servers adopted.
+  if (!ports_file_.empty()) write_ports_file(ports_file_, this->ports());
   auto ports = p.server->ports();
   spdlog::info("hubd is serving at http://{}:{}{}", hub_ep->host.empty() ? "*" : hub_ep->host,
                ports.empty() ? 0 : ports.front(), ropts.base_url + "hub/");

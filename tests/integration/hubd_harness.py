@@ -77,8 +77,10 @@ class HubProcess:
     def api_url(self):
         return self.url + "hub/api"
 
-    def start(self, timeout=20, expect_failure=False):
-        """Returns once GET /hub/api/ answers; with expect_failure, hubd's exit status if it exits first."""
+    def start(self, timeout=20, expect_failure=False, until_started=True):
+        """Returns once start-up is done (the ports file) and GET /hub/api/ answers; with
+        until_started=False and a fixed port, as soon as the API answers (start-up may still run);
+        with expect_failure, hubd's exit status if it exits first."""
         ports_file = os.path.join(self.workdir, "hubd.ports")
         if os.path.exists(ports_file):
             os.remove(ports_file)  # a restarted hub's predecessor wrote it
@@ -90,6 +92,10 @@ class HubProcess:
         def answering():
             if self.proc.poll() is not None:
                 return "exited"
+            # The file appears once start-up is done (proxy started, servers re-adopted), also when
+            # the port is fixed: answering alone could come from a hub still starting.
+            if until_started and not os.path.exists(ports_file):
+                return None
             if self.port is None:
                 if not os.path.exists(ports_file):
                     return None

@@ -762,9 +762,9 @@ def test_last_activity_interval(tmp_path):
     try:
         h.start()
         # auth_token and api_url: the proxy's API answers with that token on that port
-        time.sleep(0.5)
-        r = requests.get(f"http://127.0.0.1:{api_port}/api/routes",
-                         headers={"Authorization": "token config-keys-proxy-token-0123456789"}, timeout=5)
+        r = wait_until(lambda: requests.get(f"http://127.0.0.1:{api_port}/api/routes",
+                                            headers={"Authorization": "token config-keys-proxy-token-0123456789"},
+                                            timeout=5), 30, "the proxy's API to accept the token")
         assert r.status_code == 200
         assert h.api("POST", "/users/alice", token=ADMIN).status_code == 201
         assert h.api("POST", "/users/alice/server", token=ADMIN).status_code in (201, 202)

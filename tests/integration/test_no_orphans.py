@@ -129,7 +129,7 @@ def test_spawn_right_after_startup_is_kept_and_stops(track):
     assert h.stop(timeout=40) == 0, h.log()
     # The second start: the spawn arrives while the proxy starts and the adoption pass waits for it.
     h2 = track.hub(marker, workdir=h.workdir, port=h.port, ports=h.ports)
-    h2.start(timeout=40)
+    h2.start(timeout=40, until_started=False)
     time.sleep(0.05)
     r = admin(h2, "POST", "/users/early/server")
     assert r.status_code in (201, 202), r.text

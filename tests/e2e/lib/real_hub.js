@@ -71,7 +71,7 @@ async function startHub({ buildDir, jupyterhub = "", config = "", baseUrl = "/",
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), "hubd-e2e-"));
   const toml =
     "[JupyterHub]\n" +
-    // The system picks the port; hubd writes it to --ports-file as soon as it listens.
+    // The system picks the port; hubd writes it to --ports-file once start-up is done.
     'hub_bind_url = "http://127.0.0.1:0"\n' +
     `base_url = ${tomlStr(baseUrl)}\n` +
     'db_url = "sqlite:///jupyterhub.sqlite"\n' +
