@@ -57,6 +57,29 @@ build() {
   cmake --build "$dir" --parallel "$(nproc)" --target $targets
 }
 
+# Unit tests, then the integration and security tests (each starts hubd from build-tsan), under
+# ThreadSanitizer. A report stops the process that found it (halt_on_error) and lands in
+# build-tsan/tsan-reports/ rather than in a test's captured output; any report fails the command.
+# Not here: the install tests, `dev.sh run` and the out-of-tree plugin build, which start no hub of
+# this folder, and the browser tests.
+tsan_tests() {
+  local reports="$root/build-tsan/tsan-reports" status=0
+  rm -rf "$reports" && mkdir -p "$reports"
+  (
+    cd build-tsan
+    export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$reports/tsan"
+    export HUBD_BUILD_DIR="$root/build-tsan"
+    ctest --output-on-failure -L unit -j "$(nproc)"
+    ctest --output-on-failure -L 'integration|security' -E '^(install_|dev_run_|plugin_out_of_tree)' -j "$(nproc)"
+  ) || status=$?
+  if [ -n "$(ls -A "$reports")" ]; then
+    echo "ThreadSanitizer reports in $reports:" >&2
+    cat "$reports"/* >&2
+    status=1
+  fi
+  return "$status"
+}
+
 cmd=${1:-}
 case "$cmd" in
   run)
@@ -71,13 +94,19 @@ case "$cmd" in
   test)
     install_missing_apt
     [ -f tests/e2e/package.json ] && install_missing_npm
-    # Unit tests run under ASan/UBSan; integration and e2e tests use the normal build.
+    # Unit tests run under ASan/UBSan; unit tests and the tests that start hubd run again under
+    # ThreadSanitizer, with hubd itself the TSan build; every test runs on the normal build.
     # Tests build unoptimised (-O0 compiles much faster on 2 cores); benchmarks use their own
     # Release folders (bench/README.md).
     build build-test all -DCMAKE_BUILD_TYPE=Debug -DHUBD_BUILD_BENCH=OFF
     build build-asan hubd_unit_tests -DCMAKE_BUILD_TYPE=Debug -DHUBD_SANITIZE=ON -DHUBD_BUILD_BENCH=OFF
-    export HUBD_BUILD_DIR="$root/build-test"
+    # The TSan folder builds only what its tests use: hubd, the plugins and fixtures they load, the
+    # example service, the unit tests.
+    build build-tsan "hubd hubd_shipped_plugins hubd_fixture_plugins spawn_hook_fixture grades-service hubd_unit_tests" \
+      -DCMAKE_BUILD_TYPE=Debug -DHUBD_SANITIZE=thread -DHUBD_BUILD_BENCH=OFF
     (cd build-asan && ctest --output-on-failure -L unit -j "$(nproc)")
+    tsan_tests
+    export HUBD_BUILD_DIR="$root/build-test"
     (cd build-test && ctest --output-on-failure -LE unit -j "$(nproc)")
     ;;
   *)
