@@ -31,22 +31,30 @@ namespace {
 
 fs::path plugin_file() { return fs::path(HUBD_PLUGIN_DIR) / "hubd_local_spawner.so"; }
 
+// The default logger's sink list is not thread-safe: the sink is added before the plugin host exists
+// and removed after it is gone, when no plugin thread (a server's output reader) can log any more.
+struct attached_sink {
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096);
+  attached_sink() { spdlog::default_logger()->sinks().push_back(sink); }
+  ~attached_sink() {
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink), sinks.end());
+  }
+};
+
 struct fixture {
+  attached_sink log;  // first member: destroyed after the host has joined its threads
   plugin_host host{2};
   plugin_registry registry{host};
   fs::path dir;
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096);
 
   fixture() {
     dir = fs::temp_directory_path() / ("hubd-local-spawner-" + std::to_string(::getpid()) + "-" +
                                        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
     fs::create_directories(dir);
-    spdlog::default_logger()->sinks().push_back(sink);
     REQUIRE(registry.load_file(plugin_file()));
   }
   ~fixture() {
-    auto& sinks = spdlog::default_logger()->sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink), sinks.end());
     std::error_code ec;
     fs::remove_all(dir, ec);
   }
@@ -59,7 +67,7 @@ struct fixture {
   }
 
   bool logged(const std::string& needle) {
-    for (auto& line : sink->last_formatted())
+    for (auto& line : log.sink->last_formatted())
       if (line.find(needle) != std::string::npos) return true;
     return false;
   }
