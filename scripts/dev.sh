@@ -65,12 +65,15 @@ build() {
 tsan_tests() {
   local reports="$root/build-tsan/tsan-reports" status=0
   rm -rf "$reports" && mkdir -p "$reports"
+  # Both runs go on when one fails, so that one command shows every report.
   (
     cd build-tsan
     export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$reports/tsan"
     export HUBD_BUILD_DIR="$root/build-tsan"
-    ctest --output-on-failure -L unit -j "$(nproc)"
-    ctest --output-on-failure -L 'integration|security' -E '^(install_|dev_run_|plugin_out_of_tree)' -j "$(nproc)"
+    failed=0
+    ctest --output-on-failure -L unit -j "$(nproc)" || failed=1
+    ctest --output-on-failure -L 'integration|security' -E '^(install_|dev_run_|plugin_out_of_tree)' -j "$(nproc)" || failed=1
+    exit "$failed"
   ) || status=$?
   if [ -n "$(ls -A "$reports")" ]; then
     echo "ThreadSanitizer reports in $reports:" >&2
