@@ -13,6 +13,7 @@ apt_packages=(
   libtomlplusplus-dev libkainjow-mustache-dev libmimalloc-dev catch2 libbenchmark-dev wrk
   python3 python3-pytest python3-requests python3-jsonschema python3-yaml
   jupyterhub node-configurable-http-proxy chromium
+  libcurl4-openssl-dev libpam0g-dev glewlwyd
 )
 
 install_missing_apt() {
