@@ -38,6 +38,11 @@ install_missing_npm() {
     echo "setup: installing npm packages for tests/e2e" >&2
     (cd tests/e2e && npm install --no-audit --no-fund --silent >/dev/null)
   fi
+  # The OpenID Connect tests run panva's oidc-provider, pinned by its lockfile.
+  if [ ! -d tests/support/oidc/node/node_modules/oidc-provider ]; then
+    echo "setup: installing npm packages for tests/support/oidc/node" >&2
+    (cd tests/support/oidc/node && npm ci --no-audit --no-fund --silent >/dev/null)
+  fi
 }
 
 # ccache: paths relative to the checkout and no working-folder hash, so builds in other folders
