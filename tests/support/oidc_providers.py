@@ -264,7 +264,7 @@ class Provider:
         self._sql("DELETE FROM g_user_property WHERE gu_id=(SELECT gu_id FROM g_user WHERE gu_username=?) "
                   "AND gup_name='groups'", (user,))
         for g in groups:
-            self._sql("INSERT INTO g_user_property (gu_id, gup_name, gup_value_tiny) "
+            self._sql("INSERT INTO g_user_property (gu_id, gup_name, gup_value) "
                       "SELECT gu_id, 'groups', ? FROM g_user WHERE gu_username=?", (g, user))
 
     def disable_user(self, user):
