@@ -367,6 +367,10 @@ void hub_app::wire_pages() {
     port.handle_request = [authenticator](nlohmann::json req, plugins::op_callback done) {
       authenticator->handle_request(std::move(req), std::move(done));
     };
+  if (authenticator->implements("logout"))
+    port.logout = [authenticator](nlohmann::json in, plugins::op_callback done) {
+      authenticator->logout(std::move(in), std::move(done));
+    };
   // post_auth hooks in the order the config lists their tables.
   for (const auto& hook : p.hooks)
     if (hook->subscribes("post_auth"))

@@ -1,5 +1,7 @@
 #include "core/model/plugin_views.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace hubd::core::model {
 
 nlohmann::json plugin_user_view(const hub_model& m, std::string_view user) {
@@ -12,6 +14,16 @@ nlohmann::json plugin_user_view(const hub_model& m, std::string_view user) {
     u["roles"] = std::move(roles);
   }
   return u;
+}
+
+nlohmann::json plugin_auth_state(const hub_model& m, std::string_view user, bool enable_auth_state) {
+  if (!enable_auth_state || !m.auth_state_enabled()) return nullptr;
+  auto r = m.get_auth_state(user);
+  if (!r) {
+    spdlog::error("model: auth_state of {} could not be decrypted: {}", user, r.err().message);
+    return nullptr;
+  }
+  return r.value() ? *r.value() : nlohmann::json(nullptr);
 }
 
 nlohmann::json plugin_role_view(const hub_model& m, std::string_view role) {

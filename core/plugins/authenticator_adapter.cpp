@@ -56,6 +56,7 @@ bool authenticator_adapter::implements(std::string_view op) const {
   if (op == "delete_user") return v.delete_user;
   if (op == "load_managed_roles") return v.load_managed_roles;
   if (op == "handle_request") return v.handle_request;
+  if (op == "logout") return v.logout;
   if (op == "normalize_username") return v.normalize_username;
   if (op == "validate_username") return v.validate_username;
   if (op == "login_url") return v.login_url;
@@ -110,6 +111,10 @@ void authenticator_adapter::load_managed_roles(op_callback done) {
 void authenticator_adapter::handle_request(json request, op_callback done) {
   detail::call_op(inst_, "handle_request", inst_->plugin().auth.handle_request, request,
                   [](const json& v) { return v.is_object() ? "" : "expected a response object"; }, std::move(done));
+}
+
+void authenticator_adapter::logout(json input, op_callback done) {
+  detail::call_op(inst_, "logout", inst_->plugin().auth.logout, input, {}, std::move(done));
 }
 
 std::string authenticator_adapter::normalize_username(std::string_view username) const {

@@ -42,6 +42,8 @@ public:
   void delete_user(nlohmann::json input, op_callback done);
   void load_managed_roles(op_callback done);                       // value: {"roles": [...]}
   void handle_request(nlohmann::json request, op_callback done);   // value: {status, headers, body|redirect}
+  // {"user", "auth_state"} when the user logs out (ABI 1.1); the value is ignored.
+  void logout(nlohmann::json input, op_callback done);
 
   // Quick synchronous calls (the plugin promises they are thread-safe and do no I/O).
   // JupyterHub's default when the plugin has no opinion: lower-case.

@@ -3,6 +3,7 @@
 #include "core/http/form.hpp"
 #include "core/http/url_codec.hpp"
 #include "core/http/xsrf.hpp"
+#include "core/model/plugin_views.hpp"
 #include "core/model/timestamp.hpp"
 #include "core/rbac/access.hpp"
 #include "core/web/login_pipeline.hpp"
@@ -116,24 +117,37 @@ void logout(web_context& ctx, const request_ptr& req, responder res) {
     res(std::move(r));
   };
   if (!who) return finish();
-  spdlog::info("logout: user {} logged out", who->user->name);
   auto user = who->user->name;
   auto after_tokens = [&ctx, finish, user]() {
     if (ctx.options.shutdown_on_logout && ctx.spawn.stop_all) return ctx.spawn.stop_all(user, finish);
     finish();
   };
   auto sid = who->session_id.empty() ? std::string(req->cookie(session_cookie_name).value_or("")) : who->session_id;
-  if (sid.empty()) return after_tokens();
-  // The session's OAuth tokens go with it; the user's other sessions and tokens stay.
-  auto st = ctx.model.delete_tokens_of_session(sid, [&ctx, sid, after_tokens](const model::status& s) {
-    if (!s) spdlog::error("logout: deleting the tokens of a session failed: {}", s.err().message);
-    auto d = ctx.model.delete_session(sid, [after_tokens](const model::status&) { after_tokens(); });
-    if (!d) after_tokens();
+  auto end_session = [&ctx, user, sid, after_tokens]() {
+    spdlog::info("logout: user {} logged out", user);
+    if (sid.empty()) return after_tokens();
+    // The session's OAuth tokens go with it; the user's other sessions and tokens stay.
+    auto st = ctx.model.delete_tokens_of_session(sid, [&ctx, sid, after_tokens](const model::status& s) {
+      if (!s) spdlog::error("logout: deleting the tokens of a session failed: {}", s.err().message);
+      auto d = ctx.model.delete_session(sid, [after_tokens](const model::status&) { after_tokens(); });
+      if (!d) after_tokens();
+    });
+    if (!st) {
+      auto d = ctx.model.delete_session(sid, [after_tokens](const model::status&) { after_tokens(); });
+      if (!d) after_tokens();
+    }
+  };
+  if (!ctx.authenticator.logout) return end_session();
+  // The authenticator's logout (revoking at the identity provider) comes first, while the session and
+  // auth_state still exist; whatever it answers (within its timeout), the logout goes on.
+  nlohmann::json input{{"user", model::plugin_user_view(ctx.model, user)},
+                       {"auth_state", model::plugin_auth_state(ctx.model, user, ctx.options.enable_auth_state)}};
+  ctx.authenticator.logout(std::move(input), [user, end_session](plugins::op_result r) {
+    if (!r.ok())
+      spdlog::warn("logout: the authenticator's logout for {} failed ({}): {}", user, plugins::to_string(r.status),
+                   r.message);
+    end_session();
   });
-  if (!st) {
-    auto d = ctx.model.delete_session(sid, [after_tokens](const model::status&) { after_tokens(); });
-    if (!d) after_tokens();
-  }
 }
 
 // ---- pages that need a login ----------------------------------------------------------------

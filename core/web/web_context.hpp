@@ -79,6 +79,9 @@ struct authenticator_port {
   // Extra routes under /hub/ served by the plugin's handle_request op.
   std::vector<std::string> routes;
   std::function<void(nlohmann::json request, plugins::op_callback)> handle_request;
+  // The plugin's logout op ({"user", "auth_state"}), called before the session ends; empty when the
+  // plugin has none. Its result is ignored.
+  std::function<void(nlohmann::json input, plugins::op_callback)> logout;
 };
 
 // One post_auth hook: completes ok with null/{} (no change) or a JSON merge patch for the auth

@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define HUBD_ABI_MAJOR 1
-#define HUBD_ABI_MINOR 0
+#define HUBD_ABI_MINOR 1
 
 #if defined(_WIN32)
 #define HUBD_EXPORT __declspec(dllexport)

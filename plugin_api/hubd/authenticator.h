@@ -31,8 +31,12 @@ typedef struct hubd_authenticator_vtbl {
    *   model {"name": str, "admin"?: bool, "auth_state"?: {}, "groups"?: [str], "roles"?: [..]}, or
    *   HUBD_DENIED (result may be {"message": "..."}). Required. */
   hubd_op_fn authenticate;
-  /* refresh_user: input {"user": {user model}, "auth_state": {}|null}; result true, false or a
-   *   partial auth model. */
+  /* refresh_user: input {"user": {user model}, "auth_state": {}|null}; result true (still valid),
+   *   false (this login is over: the user must log in again) or a partial auth model
+   *   {"auth_state"?, "groups"?, "admin"?} that hubd stores before the request goes on. HUBD_FAILED or
+   *   a timeout is transient: the login stays and a later request asks again. Called when the user
+   *   was last refreshed more than Authenticator.auth_refresh_age seconds ago, and before a spawn or
+   *   stop with refresh_pre_spawn / refresh_pre_stop; hubd runs one refresh per user at a time. */
   hubd_op_fn refresh_user;
   /* check_allowed / check_blocked / is_admin: input {"username", "auth_model"}; result true|false. */
   hubd_op_fn check_allowed;
@@ -73,6 +77,13 @@ typedef struct hubd_authenticator_vtbl {
   /* Extra routes served by handle_request, relative to /hub/ ("oauth_callback", "oauth_login"),
    * NULL-terminated, static storage. NULL when there are none. */
   const char *const *routes;
+
+  /* ---- ABI 1.1 ---- */
+  /* logout: input {"user": {user model}, "auth_state": {}|null} when a user logs out, before hubd ends
+   *   the browser session (e.g. to revoke a refresh token at the identity provider). auth_state is
+   *   null unless Authenticator.enable_auth_state. Bounded by the plugin's timeout; the result is
+   *   ignored and a failure is only logged: the logout always happens. */
+  hubd_op_fn logout;
   /* append only */
 } hubd_authenticator_vtbl;
 
