@@ -350,6 +350,11 @@ void hub_app::wire_pages() {
   port.validate_username = make_username_rule(cfg_, authenticator);
   // A redirect-based authenticator's login URL (its login_url op) drives auto_login and the button.
   if (authenticator->implements("login_url")) port.login_url = authenticator->login_url(p.web->options.hub_prefix);
+  // JupyterHub's Authenticator.login_service, the name on that button: the authenticator's own
+  // table holds it (oauthenticator's trait name), as the plugin's other settings.
+  if (const auto& table = cfg_.section("plugins").value(port.name, json::object());
+      table.is_object() && table.contains("login_service") && table["login_service"].is_string())
+    port.login_service = table["login_service"].get<std::string>();
   if (authenticator->implements("check_blocked"))
     port.check_blocked = [authenticator](nlohmann::json in, plugins::op_callback done) {
       authenticator->check_blocked(std::move(in), std::move(done));

@@ -1,5 +1,6 @@
 #include "core/web/page_routes.hpp"
 
+#include "core/http/cookies.hpp"
 #include "core/http/form.hpp"
 #include "core/http/url_codec.hpp"
 #include "core/http/xsrf.hpp"
@@ -499,16 +500,34 @@ void authenticator_route(web_context& ctx, const request_ptr& req, responder res
   for (const auto& [k, v] : req->headers)
     if (!http::iequals(k, "cookie") && !http::iequals(k, "authorization")) headers[k] = v;
   in["headers"] = std::move(headers);
+  // The plugin's own cookies (an OAuth state cookie, say): the hub's login, session, services and
+  // XSRF cookies are credentials of the hub and stay out of the plugin's input.
+  nlohmann::json cookies = nlohmann::json::object();
+  for (const auto& [k, v] : req->headers) {
+    if (!http::iequals(k, "cookie")) continue;
+    for (const auto& [name, value] : http::parse_cookie_header(v)) {
+      bool hub_cookie = name.rfind("jupyterhub-", 0) == 0 || name.rfind("__Host-jupyterhub-", 0) == 0 ||
+                        name == http::xsrf_cookie_name;
+      std::string key(name);
+      if (!hub_cookie && !cookies.contains(key)) cookies[key] = std::string(value);
+    }
+  }
+  in["cookies"] = std::move(cookies);
   ctx.authenticator.handle_request(std::move(in), [&ctx, req, res](plugins::op_result r) {
     if (!r.ok() || !r.value.is_object()) return void(res(error_page(ctx, *req, r.ok() ? 500 : r.http_status(), r.user_message())));
     auto v = std::move(r.value);
     // A plugin that finished a login hands back the auth model; hubd then logs the person in.
     if (auto am = v.find("auth_model"); am != v.end()) {
       auto next = safe_next(ctx, *req, v.value("next", std::string()));
-      return complete_login(ctx, *am, [&ctx, req, res, next](login_result lr) {
+      auto headers = v.value("headers", nlohmann::json::object());
+      if (!headers.is_object()) headers = nlohmann::json::object();
+      return complete_login(ctx, *am, [&ctx, req, res, next, headers](login_result lr) {
         if (!lr.ok) return void(res(error_page(ctx, *req, lr.status, lr.message)));
         auto out = http::redirect_response(next.empty() ? default_next(ctx, *lr.user) : next);
         set_login_cookies(ctx, *req, out, *lr.user, lr.session_id);
+        // The plugin's own headers (clearing its state cookie) go with the login's redirect.
+        for (const auto& [k, hv] : headers.items())
+          if (hv.is_string() && !http::iequals(k, "location")) out.add_header(k, hv.get<std::string>());
         res(std::move(out));
       });
     }
