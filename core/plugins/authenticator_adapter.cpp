@@ -78,7 +78,10 @@ void authenticator_adapter::refresh_user(json input, op_callback done) {
                   std::move(done));
 }
 void authenticator_adapter::check_allowed(json input, op_callback done) {
-  detail::call_op(inst_, "check_allowed", inst_->plugin().auth.check_allowed, input, expect_bool, std::move(done));
+  // null: the authenticator has no rule of its own configured (the hub's default rule decides).
+  detail::call_op(inst_, "check_allowed", inst_->plugin().auth.check_allowed, input,
+                  [](const json& v) { return v.is_boolean() || v.is_null() ? "" : "expected true, false or null"; },
+                  std::move(done));
 }
 void authenticator_adapter::check_blocked(json input, op_callback done) {
   detail::call_op(inst_, "check_blocked", inst_->plugin().auth.check_blocked, input, expect_bool, std::move(done));

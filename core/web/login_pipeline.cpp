@@ -120,13 +120,20 @@ struct login_run : std::enable_shared_from_this<login_run> {
     });
   }
 
+  // Whom the hub's own allow configuration admits: JupyterHub checks allow_all first, and its
+  // authenticators' check_allowed falls back to allowed_users (which holds admin_users and, with
+  // allow_existing_users, the users in the database).
+  bool listed() const {
+    const auto& o = ctx.options;
+    if (o.allow_all || o.allowed_users.count(name) || o.admin_users.count(name)) return true;
+    return o.allow_existing_users && ctx.model.find_user(name);
+  }
+
   // JupyterHub 5's default rule; an empty allow configuration leaves the decision to the
   // authenticator (it has already accepted the credentials).
   bool default_allowed() const {
     const auto& o = ctx.options;
-    if (o.allow_all || o.allowed_users.count(name) || o.admin_users.count(name)) return true;
-    if (o.allow_existing_users && ctx.model.find_user(name)) return true;
-    return o.allowed_users.empty() && !o.allow_existing_users;
+    return listed() || (o.allowed_users.empty() && !o.allow_existing_users);
   }
 
   void check_allowed() {
@@ -136,10 +143,23 @@ struct login_run : std::enable_shared_from_this<login_run> {
     }
     auto self = shared_from_this();
     ctx.authenticator.check_allowed(nlohmann::json{{"name", name}, {"auth_model", auth}}, [self](plugins::op_result r) {
-      auto allowed = opinion(r);
-      bool ok = allowed ? (*allowed || self->ctx.options.admin_users.count(self->name) > 0) : self->default_allowed();
-      if (!ok) return self->fail(403, invalid_login, "not allowed");
-      self->check_admin();
+      // true admits. false, or a refusal (its message is shown), means the authenticator's own rule
+      // (allowed_groups) does not admit the user: the hub's allow configuration still may. null is no
+      // opinion (no such rule configured): the default rule decides. Anything else fails closed.
+      if (r.ok() && r.value.is_null()) {
+        if (!self->default_allowed()) return self->fail(403, invalid_login, "not in allowed_users");
+        return self->check_admin();
+      }
+      if (r.ok() && r.value.is_boolean() && r.value.get<bool>()) return self->check_admin();
+      if (self->listed()) return self->check_admin();
+      if (r.status == plugins::op_status::denied) {
+        bool own = r.value.is_object() && r.value.contains("message") && r.value["message"].is_string() &&
+                   !r.value["message"].get<std::string>().empty();
+        return self->fail(403, own ? cap_utf8(r.value["message"].get<std::string>(), max_refusal_message) : invalid_login,
+                          "not allowed by the authenticator");
+      }
+      if (!r.ok()) return self->fail(403, invalid_login, "check_allowed " + std::string(plugins::to_string(r.status)) + ": " + r.message);
+      self->fail(403, invalid_login, "not allowed by the authenticator");
     });
   }
 

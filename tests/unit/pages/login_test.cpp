@@ -156,6 +156,54 @@ TEST_CASE("login: post_auth hooks patch the auth model or refuse") {
   CHECK(hub.m().find_user("boss")->admin);
 }
 
+// An authenticator's own allow rule (LocalAuthenticator's allowed_groups) adds to the hub's allow
+// configuration: false or a refusal still lets allow_all, allowed_users and admin_users in, as
+// JupyterHub's check_allowed falls back to Authenticator.check_allowed; null leaves the default rule.
+TEST_CASE("login: the authenticator's check_allowed adds to the hub's allow configuration") {
+  auto rule = [](web::web_context& c) {
+    c.authenticator.check_allowed = [](nlohmann::json in, plugins::op_callback done) {
+      plugins::op_result r;
+      const std::string name = in["name"];
+      r.status = plugins::op_status::ok;
+      if (name == "member") {
+        r.value = true;
+      } else if (name == "nobody") {
+        r.value = nullptr;  // no rule of its own
+      } else if (name == "broken") {
+        r.status = plugins::op_status::misbehaving;
+      } else {
+        r.status = plugins::op_status::denied;
+        r.value = {{"message", "You are not in a group allowed to use this hub."}};
+      }
+      complete_later(std::move(done), std::move(r));
+    };
+  };
+  SECTION("allowed_users and admin_users still admit; the refusal's message is shown to the rest") {
+    hub_fixture hub(nlohmann::json{{"Authenticator", {{"allowed_users", {"listed"}}, {"admin_users", {"boss"}}}}}, rule);
+    browser m{hub}, l{hub}, b{hub}, o{hub}, n{hub}, x{hub};
+    CHECK(m.login("member").status == 302);
+    CHECK(l.login("listed").status == 302);
+    CHECK(b.login("boss").status == 302);
+    auto refused = o.login("outsider");
+    CHECK(refused.status == 403);
+    CHECK(refused.body.find("You are not in a group allowed to use this hub.") != std::string::npos);
+    CHECK(n.login("nobody").status == 403);  // null: the default rule, and allowed_users does not list it
+    CHECK(x.login("broken").status == 403);  // a misbehaving plugin fails closed
+    CHECK_FALSE(hub.m().find_user("outsider"));
+  }
+  SECTION("allow_all admits everyone, whatever the rule says") {
+    hub_fixture hub(nlohmann::json{{"Authenticator", {{"allow_all", true}}}}, rule);
+    browser o{hub};
+    CHECK(o.login("outsider").status == 302);
+  }
+  SECTION("without an allow configuration, null admits (the authenticator accepted the credentials)") {
+    hub_fixture hub(nlohmann::json::object(), rule);
+    browser n{hub}, o{hub};
+    CHECK(n.login("nobody").status == 302);
+    CHECK(o.login("outsider").status == 403);
+  }
+}
+
 TEST_CASE("login: already logged in, GET /hub/login redirects to next") {
   hub_fixture hub;
   browser b{hub};
