@@ -19,6 +19,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 
@@ -112,6 +113,8 @@ class Provider:
         self._proc = None
         self._log = None
         self._discovery = None
+        self._db_dir = None
+        self.db_path = None
 
     # -- life cycle --
 
@@ -119,18 +122,50 @@ class Provider:
         os.makedirs(self.workdir, exist_ok=True)
         self.log_path = os.path.join(self.workdir, f"{self.kind}.log")
         self._log = open(self.log_path, "ab")
-        if self.kind == "node":
-            self._start_node()
-        else:
-            self._start_glewlwyd()
-        self.pid = self._proc.pid
+        deadline = time.monotonic() + START_TIMEOUT
         try:
-            self._discovery = wait_until(self._discovery_answer, START_TIMEOUT,
-                                         f"the {self.kind} provider's discovery document")
-        except AssertionError:
+            if self.kind == "node":
+                self._start_node(deadline)
+            else:
+                # Glewlwyd must be told its port; another process may take the free port first.
+                for attempt in range(3):
+                    self._start_glewlwyd()
+                    if self._wait_for_discovery(deadline, fail_on_exit=attempt == 2):
+                        break
+                    self._reap()
+                return
+            self._wait_for_discovery(deadline)
+        except BaseException:
             self.stop()
+            raise
+
+    def _spawn(self, argv, env, cwd):
+        self._proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
+                                      stderr=subprocess.STDOUT)
+        self.pid = self._proc.pid
+
+    def _reap(self):
+        self._proc.wait(STOP_TIMEOUT)
+        self._proc = None
+
+    def _wait_for_discovery(self, deadline, fail_on_exit=True):
+        """True once discovery answers; False when the process exited and fail_on_exit is off."""
+        def answer():
+            if self._proc.poll() is not None:
+                if not fail_on_exit:
+                    return "exited"
+                raise RuntimeError(f"the {self.kind} provider exited with {self._proc.returncode}:\n{self.log()}")
+            r = requests.get(self.issuer + "/.well-known/openid-configuration", timeout=2)
+            return r.json() if r.status_code == 200 else None
+        try:
+            got = wait_until(answer, max(0.1, deadline - time.monotonic()), f"the {self.kind} provider's discovery")
+        except AssertionError:
             raise RuntimeError(f"the {self.kind} provider did not answer discovery within {START_TIMEOUT}s:\n"
                                + self.log()) from None
+        if got == "exited":
+            return False
+        self._discovery = got
+        return True
 
     def _env(self):
         o = self.options
@@ -143,16 +178,16 @@ class Provider:
         })
         return env
 
-    def _start_node(self):
+    def _start_node(self, deadline):
         env = self._env()
+        # Port 0: the server binds any free port and writes the issuer with it, so there is no race.
         env.update({"OIDC_PORT": "0", "OIDC_RT_ROTATE": "1" if self.options["rotate"] else "0",
                     "OIDC_SIGNING_ALG": self.options["alg"],
                     "OIDC_CLOCK_TOLERANCE": str(int(self.options["clock_tolerance"]))})
         issuer_file = os.path.join(self.workdir, "issuer")
         if os.path.exists(issuer_file):
             os.unlink(issuer_file)
-        self._proc = subprocess.Popen(["node", os.path.join(NODE_DIR, "server.mjs"), self.workdir], cwd=NODE_DIR,
-                                      env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        self._spawn(["node", os.path.join(NODE_DIR, "server.mjs"), self.workdir], env, NODE_DIR)
 
         def issuer_written():
             if self._proc.poll() is not None:
@@ -162,9 +197,9 @@ class Provider:
                     return f.read().strip()
             return None
         try:
-            self.issuer = wait_until(issuer_written, START_TIMEOUT, "the node provider's issuer file")
+            self.issuer = wait_until(issuer_written, max(0.1, deadline - time.monotonic()),
+                                     "the node provider's issuer file")
         except AssertionError:
-            self.stop()
             raise RuntimeError(f"the node provider did not start within {START_TIMEOUT}s:\n{self.log()}") from None
         self.port = urllib.parse.urlsplit(self.issuer).port
 
@@ -173,7 +208,13 @@ class Provider:
             raise ValueError("the glewlwyd provider signs with RS256 only")
         self.port = free_port()
         env = self._env()
-        env.update({"OIDC_PORT": str(self.port),
+        # Glewlwyd commits every code and token to sqlite; on a disk each commit waits for fsync (a
+        # tenth of a second on a busy machine), on a tmpfs it does not.
+        if self._db_dir is None and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+            self._db_dir = tempfile.mkdtemp(prefix="oidc-glewlwyd-", dir="/dev/shm")
+        self.db_path = os.path.join(self._db_dir or self.workdir, "glewlwyd.db")
+        env.update({"OIDC_DB_PATH": self.db_path,
+                    "OIDC_PORT": str(self.port),
                     "OIDC_RT_ONE_USE": "always" if self.options["rotate"] else "never",
                     "OIDC_RT_ROLLING": "1" if self.options["rotate"] else "0"})
         seeded = subprocess.run([sys.executable, GLEWLWYD_SEED, self.workdir], env=env, capture_output=True,
@@ -181,41 +222,35 @@ class Provider:
         if seeded.returncode != 0:
             raise RuntimeError(f"glewlwyd seed.py failed ({seeded.returncode}):\n{seeded.stdout}{seeded.stderr}")
         self.issuer = seeded.stdout.strip().splitlines()[-1]
-        self._proc = subprocess.Popen(["glewlwyd", "--config-file", os.path.join(self.workdir, "glewlwyd.conf")],
-                                      cwd=self.workdir, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
-                                      stderr=subprocess.STDOUT)
+        self._spawn(["glewlwyd", "--config-file", os.path.join(self.workdir, "glewlwyd.conf")], env, self.workdir)
         with open(os.path.join(self.workdir, "pid"), "w") as f:
-            f.write(f"{self._proc.pid}\n")
-
-    def _discovery_answer(self):
-        if self._proc.poll() is not None:
-            raise RuntimeError(f"the {self.kind} provider exited with {self._proc.returncode}:\n{self.log()}")
-        r = requests.get(self.issuer + "/.well-known/openid-configuration", timeout=2)
-        return r.json() if r.status_code == 200 else None
+            f.write(f"{self.pid}\n")
 
     def stop(self):
-        """Stops the provider by its PID: SIGTERM, then SIGKILL after STOP_TIMEOUT seconds."""
-        if self.pid is not None and not _process_gone(self.pid):
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            deadline = time.monotonic() + STOP_TIMEOUT
-            while not _process_gone(self.pid) and time.monotonic() < deadline:
-                time.sleep(0.01)
-            if not _process_gone(self.pid):
+        """Stops the provider by its PID: SIGTERM, then SIGKILL after STOP_TIMEOUT seconds. A zombie
+        counts as stopped (it is reaped right after). Safe to call again."""
+        if self._proc is not None:
+            pid = self._proc.pid
+            if not _process_gone(pid):
                 try:
-                    os.kill(self.pid, signal.SIGKILL)
+                    os.kill(pid, signal.SIGTERM)
+                    wait_until(lambda: _process_gone(pid), STOP_TIMEOUT, f"the {self.kind} provider to exit",
+                               interval=0.01)
                 except ProcessLookupError:
                     pass
-        if self._proc is not None:
+                except AssertionError:
+                    os.kill(pid, signal.SIGKILL)
             try:
                 self._proc.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 pass
+            self._proc = None
         if self._log:
             self._log.close()
             self._log = None
+        if self._db_dir:
+            shutil.rmtree(self._db_dir, ignore_errors=True)
+            self._db_dir = None
 
     def __enter__(self):
         return self
@@ -249,7 +284,7 @@ class Provider:
         return r.json()
 
     def _sql(self, statement, params=()):
-        db = sqlite3.connect(os.path.join(self.workdir, "glewlwyd.db"), timeout=5)
+        db = sqlite3.connect(self.db_path, timeout=5)
         try:
             with db:
                 return db.execute(statement, params).rowcount

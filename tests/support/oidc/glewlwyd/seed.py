@@ -4,7 +4,8 @@
     OIDC_PORT=9080 HUB_REDIRECT_URI=http://127.0.0.1:8000/hub/oauth_callback python3 seed.py DIR
     glewlwyd --config-file DIR/glewlwyd.conf
 
-Writes DIR/glewlwyd.conf, DIR/glewlwyd.db (sqlite), DIR/key.pem and DIR/cert.pem (RS256 signing key,
+Writes DIR/glewlwyd.conf, DIR/glewlwyd.db (sqlite; OIDC_DB_PATH puts it elsewhere, on a tmpfs say:
+Glewlwyd commits every token, and each commit waits for the disk), DIR/key.pem and DIR/cert.pem (RS256 signing key,
 kept when DIR already has one), and DIR/webapp (a copy of the login web app with a real config.json:
 Debian's is a symlink to a directory, so the login page never starts). Prints the issuer,
 http://127.0.0.1:OIDC_PORT/api/oidc. Knobs are environment variables; tests/support/oidc/README.md
@@ -157,7 +158,9 @@ def write_database(path, issuer, params, redirect_uris, preconsent):
         os.unlink(path)
     db = sqlite3.connect(path)
     try:
-        db.executescript(schema_sql())
+        # Written once and thrown away with the folder: no need to wait for the disk on each statement.
+        db.execute("PRAGMA synchronous=OFF")
+        db.executescript("BEGIN;\n" + schema_sql() + "\nCOMMIT;")
         with db:
             db.execute("INSERT INTO g_plugin_module_instance (gpmi_module, gpmi_name, gpmi_display_name, gpmi_parameters) "
                        "VALUES ('oidc', 'oidc', 'OpenID Connect', ?)", (json.dumps(params),))
@@ -218,7 +221,7 @@ def libconfig_str(s):
     return json.dumps(s)
 
 
-def write_config(workdir, port, log_level):
+def write_config(workdir, db_path, port, log_level):
     mime = ",\n".join(f"  {{ extension = {libconfig_str(ext)}\n    mime_type = {libconfig_str(t)} }}"
                       for ext, t in MIME_TYPES.items())
     # No use_secure_connection key at all: when present, even as false, Glewlwyd looks for
@@ -253,7 +256,7 @@ hash_algorithm="SHA512"
 database =
 {{
   type = "sqlite3"
-  path = {libconfig_str(os.path.join(workdir, "glewlwyd.db"))}
+  path = {libconfig_str(db_path)}
 }};
 static_files_mime_types =
 (
@@ -311,11 +314,11 @@ def main():
     issuer = f"http://127.0.0.1:{port}/api/oidc"
 
     key, cert = signing_key(workdir)
-    db_path = os.path.join(workdir, "glewlwyd.db")
+    db_path = os.path.abspath(os.environ.get("OIDC_DB_PATH") or os.path.join(workdir, "glewlwyd.db"))
     if not (os.environ.get("OIDC_KEEP_DB") == "1" and os.path.exists(db_path)):
         write_database(db_path, issuer, oidc_parameters(issuer, key, cert, at_ttl, rt_ttl, one_use, rolling),
                        redirect_uris, preconsent)
-    write_config(workdir, port, log_level)
+    write_config(workdir, db_path, port, log_level)
     write_webapp(workdir)
     print(issuer)
 

@@ -90,6 +90,79 @@ function newSigningKey() {
   };
 }
 
+// One store for every provider instance this process makes (a key rotation or a redirect-URI change
+// makes a new one), so sessions, grants and tokens outlive the swap. The library's memory adapter
+// keeps a store per instance and drops entries beyond 1000.
+const store = new Map();
+const grantMembers = new Map();
+const now = () => Date.now();
+
+function storeSet(key, value, expiresIn) {
+  // Kept clockTolerance longer than the TTL: the library itself decides, with the tolerance, when
+  // a token has expired.
+  const expiresAt = typeof expiresIn === 'number' ? now() + (expiresIn + clockTolerance) * 1000 : Infinity;
+  store.set(key, { value, expiresAt });
+}
+
+function storeGet(key) {
+  const entry = store.get(key);
+  if (!entry) return undefined;
+  if (entry.expiresAt <= now()) {
+    store.delete(key);
+    return undefined;
+  }
+  return entry.value;
+}
+
+class TestAdapter {
+  constructor(model) {
+    this.model = model;
+  }
+
+  key(id) {
+    return `${this.model}:${id}`;
+  }
+
+  async upsert(id, payload, expiresIn) {
+    const key = this.key(id);
+    storeSet(key, payload, expiresIn);
+    if (this.model === 'Session') storeSet(`sessionUid:${payload.uid}`, id, expiresIn);
+    if (payload.userCode) storeSet(`userCode:${payload.userCode}`, id, expiresIn);
+    if (payload.grantId) {
+      if (!grantMembers.has(payload.grantId)) grantMembers.set(payload.grantId, new Set());
+      grantMembers.get(payload.grantId).add(key);
+    }
+  }
+
+  async find(id) {
+    return storeGet(this.key(id));
+  }
+
+  async findByUid(uid) {
+    const id = storeGet(`sessionUid:${uid}`);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async findByUserCode(userCode) {
+    const id = storeGet(`userCode:${userCode}`);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async consume(id) {
+    const payload = storeGet(this.key(id));
+    if (payload) payload.consumed = Math.floor(now() / 1000);
+  }
+
+  async destroy(id) {
+    store.delete(this.key(id));
+  }
+
+  async revokeByGrantId(grantId) {
+    for (const key of grantMembers.get(grantId) || []) store.delete(key);
+    grantMembers.delete(grantId);
+  }
+}
+
 // Which grants each user has, so a test hook can revoke them all (the store has no such index).
 const grantsByAccount = new Map();
 
@@ -98,6 +171,7 @@ const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
 
 function makeProvider(issuer, signingKey) {
   const provider = new Provider(issuer, {
+    adapter: TestAdapter,
     clients: [{
       client_id: 'hub-client',
       client_secret: 'hub-secret',
@@ -313,8 +387,8 @@ async function testHook(req, res, rest) {
   }
   const body = await readBody(req);
   if (rest === 'rotate_keys') {
-    // A fresh provider with only the new key: the old kid leaves the JWKS at once. The memory
-    // adapter's store is per process, so grants, sessions and tokens carry over.
+    // A fresh provider with only the new key: the old kid leaves the JWKS at once. Grants, sessions
+    // and tokens carry over in the shared store.
     signingKey = newSigningKey();
     useProvider(makeProvider(issuer, signingKey));
     json(res, 200, { kid: signingKey.kid });
@@ -343,9 +417,10 @@ async function testHook(req, res, rest) {
   if (revoke) {
     // Dropping the grant kills its refresh and access tokens: the next refresh is invalid_grant.
     const ids = grantsByAccount.get(revoke[1]) || new Set();
+    const adapter = new TestAdapter('Grant');
     for (const id of ids) {
-      await provider.RefreshToken.adapter.revokeByGrantId(id);
-      await provider.Grant.adapter.destroy(id);
+      await adapter.revokeByGrantId(id);
+      await adapter.destroy(id);
     }
     grantsByAccount.delete(revoke[1]);
     json(res, 200, { name: revoke[1], revoked_grants: ids.size });
