@@ -1,0 +1,44 @@
+#pragma once
+// ID token verification (OpenID Connect Core 3.1.3.7): a JWS in compact form, signed RS256 or ES256
+// with a key of the provider's JWKS, then its claims. OpenSSL does the cryptography; only RS256 and
+// ES256 are accepted, so "none", HS256 (a public key used as an HMAC secret) and anything else fail.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace generic_oauth {
+
+enum class jws_error {
+  none,
+  malformed,      // not three base64url parts, or header/payload not JSON objects
+  bad_alg,        // an algorithm other than RS256/ES256
+  unknown_kid,    // no key of the JWKS matches (the JWKS may be stale: refetch and retry)
+  bad_signature,  // a matching key, a wrong signature
+  bad_claims,     // iss, aud, azp, exp, iat or nonce wrong
+};
+
+struct id_token_expectations {
+  std::string issuer;
+  std::string client_id;
+  std::optional<std::string> nonce;  // nullopt: no nonce required (refresh answers)
+  std::int64_t now = 0;              // seconds since the epoch
+  std::int64_t skew = 10;            // seconds of clock difference tolerated
+};
+
+struct id_token_result {
+  jws_error error = jws_error::none;
+  std::string message;  // why, for the log and the error page; never the token
+  nlohmann::json claims;
+  bool ok() const { return error == jws_error::none; }
+};
+
+// Verifies the signature against jwks ({"keys": [...]}) and the claims against expect.
+id_token_result verify_id_token(std::string_view token, const nlohmann::json& jwks, const id_token_expectations& expect);
+
+// The signature alone (no claims): the JOSE header and payload when it verifies.
+id_token_result verify_jws(std::string_view token, const nlohmann::json& jwks);
+
+}  // namespace generic_oauth
