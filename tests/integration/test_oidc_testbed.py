@@ -333,3 +333,21 @@ def test_es256_signing(callback, tmp_path):
         code, nonce, _ = login(p, callback)
         header, claims = verified_claims(p, exchange(p, code, callback)["id_token"], nonce)
         assert header["alg"] == "ES256" and claims["preferred_username"] == "alice"
+
+
+def test_error_answers_a_client_must_survive(op, callback):
+    """The differences the README lists: Glewlwyd answers a wrong client secret like a dead refresh
+    token (bare 400), and a bad access token with a bare 401."""
+    code, _, _ = login(op, callback)
+    t = exchange(op, code, callback)
+    wrong = requests.post(op.endpoint("token"), auth=(CLIENT_ID, "not-the-secret"),
+                          data={"grant_type": "refresh_token", "refresh_token": t["refresh_token"]}, timeout=TIMEOUT)
+    bad_token = userinfo(op, "not-a-token")
+    assert bad_token.status_code == 401
+    if op.kind == "node":
+        assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+        assert 'error="invalid_token"' in bad_token.headers["WWW-Authenticate"]
+    else:
+        assert wrong.status_code == 400 and wrong.text == ""
+        assert "WWW-Authenticate" not in bad_token.headers and bad_token.text == ""
+    assert refresh(op, t["refresh_token"]).status_code == 200, "a failed client authentication leaves the token alive"

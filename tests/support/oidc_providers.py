@@ -405,7 +405,6 @@ def provider_login(session, url, user, password, max_hops=12, stop_at=None):
     instead the provider's redirect to it without following it. Raises LoginRefused when the
     credentials are refused, AssertionError when the flow goes nowhere within `max_hops` requests."""
     provider = None
-    method, body = "GET", None
     hops = 0
 
     def request(method, url, **kw):
@@ -451,8 +450,10 @@ def provider_login(session, url, user, password, max_hops=12, stop_at=None):
 
 
 def _looks_like_authorization_request(url):
+    # The hub's client id: the hub's own OAuth provider (its single-user servers log in through it)
+    # sends authorization requests too, for other clients.
     q = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-    return "response_type" in q and "client_id" in q
+    return "response_type" in q and q.get("client_id") == [CLIENT_ID]
 
 
 _FORM = re.compile(r'<form method="post" action="(/interaction/[A-Za-z0-9_-]+/(login|confirm))">')
