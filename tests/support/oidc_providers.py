@@ -11,6 +11,7 @@ a product whose answers differ from the specs in ways a client has to cope with.
 Users alice/alice-pw (groups hub-users, hub-admins) and bob/bob-pw (hub-users); client
 hub-client/hub-secret. A provider that cannot run here makes the calling test skip."""
 import base64
+import functools
 import json
 import os
 import re
@@ -62,6 +63,10 @@ def unavailable_reason(kind):
     if kind == "node":
         if not shutil.which("node"):
             return "node is not installed (the oidc-provider test OP needs Node.js >= 20)"
+        version = _node_version()
+        # oidc-provider 9 uses crypto.hash, which Node.js has since 20.12.
+        if version < (20, 12):
+            return f"node {'.'.join(map(str, version))} is too old for oidc-provider 9 (needs >= 20.12)"
         if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "oidc-provider")):
             return f"oidc-provider is not installed: run `npm ci` in {NODE_DIR} (scripts/dev.sh test does)"
         return None
@@ -72,6 +77,15 @@ def unavailable_reason(kind):
             return "openssl is not installed (Glewlwyd's signing key is made with it)"
         return None
     raise ValueError(f"unknown provider kind {kind!r}: expected one of {KINDS}")
+
+
+@functools.lru_cache(maxsize=1)
+def _node_version():
+    try:
+        out = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10).stdout
+        return tuple(int(x) for x in out.strip().lstrip("v").split(".")[:2])
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return (0, 0)
 
 
 def jwt_parts(token):
