@@ -153,7 +153,7 @@ def oidc_parameters(issuer, key, cert, at_ttl, rt_ttl, one_use, rolling):
     }
 
 
-def write_database(path, issuer, params, redirect_uris, preconsent):
+def write_database(path, params, redirect_uris, preconsent):
     if os.path.exists(path):
         os.unlink(path)
     db = sqlite3.connect(path)
@@ -316,7 +316,7 @@ def main():
     key, cert = signing_key(workdir)
     db_path = os.path.abspath(os.environ.get("OIDC_DB_PATH") or os.path.join(workdir, "glewlwyd.db"))
     if not (os.environ.get("OIDC_KEEP_DB") == "1" and os.path.exists(db_path)):
-        write_database(db_path, issuer, oidc_parameters(issuer, key, cert, at_ttl, rt_ttl, one_use, rolling),
+        write_database(db_path, oidc_parameters(issuer, key, cert, at_ttl, rt_ttl, one_use, rolling),
                        redirect_uris, preconsent)
     write_config(workdir, db_path, port, log_level)
     write_webapp(workdir)
