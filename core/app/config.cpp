@@ -264,8 +264,7 @@ const std::vector<class_alias>& authenticator_aliases() {
       {{"null", "jupyterhub.auth.NullAuthenticator", "NullAuthenticator"}, "",
        "JupyterHub's NullAuthenticator has no hubd plugin yet; use \"dummy\" with [plugins.dummy] password, or a plugin "
        "of your own"},
-      {{"default", "pam", "jupyterhub.auth.PAMAuthenticator", "PAMAuthenticator"}, "",
-       "JupyterHub's PAMAuthenticator has no hubd plugin yet; hubd ships \"dummy\" (see docs/plugins.md to write one)"},
+      {{"default", "jupyterhub.auth.PAMAuthenticator", "PAMAuthenticator"}, "pam", ""},
       {{"shared-password", "jupyterhub.authenticators.shared.SharedPasswordAuthenticator", "SharedPasswordAuthenticator"},
        "",
        "JupyterHub's SharedPasswordAuthenticator: use authenticator_class = \"dummy\" with [plugins.dummy] password = "
@@ -328,6 +327,8 @@ void check_semantics(config& cfg) {
   normalise_class(cfg, "spawner_class", spawner_aliases());
 
   const auto& auth = cfg.values["Authenticator"];
+  if (auth["auth_refresh_age"].get<std::int64_t>() < 0)
+    fail_at(cfg, "Authenticator.auth_refresh_age", "must be 0 (never refresh by age) or a number of seconds");
   if (const auto pattern = auth["username_pattern"].get<std::string>(); !pattern.empty()) {
     std::regex re;
     try {
