@@ -144,17 +144,26 @@ std::vector<std::string> oauth_authenticator::groups_of(const json& auth_state) 
   return {groups.begin(), groups.end()};
 }
 
-bool oauth_authenticator::apply_groups(json& model) const {
+void oauth_authenticator::apply_groups(json& model) const {
   auto groups = groups_of(model["auth_state"]);
   model["groups"] = groups;
   bool admin = false;
   for (const auto& g : groups) admin = admin || settings_.admin_groups.count(g) > 0;
   // As oauthenticator: admin_groups decides admin only when it is set; otherwise the hub keeps it.
   if (!settings_.admin_groups.empty()) model["admin"] = admin;
-  if (settings_.allowed_groups.empty() || admin) return true;
-  for (const auto& g : groups)
-    if (settings_.allowed_groups.count(g)) return true;
-  return false;
+}
+
+answer oauth_authenticator::check_allowed(const json& input) const {
+  const json& model = input.value("auth_model", json::object());
+  std::string name = string_at(input, "name");
+  if (model.is_object() && model.value("admin", json()) == json(true)) return ok(true);
+  if (model.is_object() && model.contains("groups") && model["groups"].is_array())
+    for (const auto& g : model["groups"])
+      if (g.is_string() && settings_.allowed_groups.count(g.get<std::string>())) return ok(true);
+  if (!settings_.allowed_groups.empty())
+    log_(HUBD_LOG_INFO, "oauth: login of " + name.substr(0, 64) + " refused: in none of allowed_groups "
+                        "(unless the hub's allowed_users, admin_users or allow_all admit it)");
+  return {HUBD_DENIED, json{{"message", refused_message}}.dump()};
 }
 
 std::shared_ptr<oauth_authenticator::user_slot> oauth_authenticator::slot_of(const std::string& user) {
@@ -358,10 +367,7 @@ answer oauth_authenticator::callback(const json& request) {
                   {"oauth_user", userinfo},
                   {"userinfo", userinfo}};
   json model{{"name", name}, {"auth_state", std::move(auth_state)}};
-  if (!apply_groups(model)) {
-    log_(HUBD_LOG_WARNING, "oauth: login of " + name.substr(0, 64) + " refused: in none of allowed_groups");
-    return fail(403, refused_message);
-  }
+  apply_groups(model);
   {
     // A fresh login starts a fresh token chain for this user.
     auto slot = slot_of(name);
@@ -426,10 +432,7 @@ answer oauth_authenticator::refresh_user(const json& input) {
         current["oauth_user"] = userinfo;
         current["userinfo"] = userinfo;
         json model{{"auth_state", current}};
-        if (!apply_groups(model)) {
-          log_(HUBD_LOG_WARNING, "oauth: " + name + " is in none of allowed_groups any more: login ended");
-          return ok(false);
-        }
+        apply_groups(model);
         return ok(model);
       }
     }
@@ -485,7 +488,6 @@ answer oauth_authenticator::refresh_user(const json& input) {
     else log_(HUBD_LOG_WARNING, "oauth: kept the previous id_token of " + name + ": the refreshed one is not valid: " + v.message);
   }
   json model{{"auth_state", next}};
-  bool have_groups = false;
   if (!ep->userinfo.empty()) {
     auto ur = provider_.userinfo_request(ep->userinfo, token["access_token"].get<std::string>(), string_at(token, "token_type"), b);
     json userinfo = ur.response.ok() ? json::parse(ur.response.body, nullptr, false) : json();
@@ -493,16 +495,12 @@ answer oauth_authenticator::refresh_user(const json& input) {
       next["oauth_user"] = userinfo;
       next["userinfo"] = userinfo;
       model["auth_state"] = next;
-      have_groups = true;
+      apply_groups(model);
     } else {
       log_(HUBD_LOG_WARNING, "oauth: kept the previous user information of " + name + ": userinfo: " + describe_answer(ur.response));
     }
   }
   slot->latest = next;
-  if (have_groups && !apply_groups(model)) {
-    log_(HUBD_LOG_WARNING, "oauth: " + name + " is in none of allowed_groups any more: login ended");
-    return ok(false);
-  }
   log_(HUBD_LOG_INFO, "oauth: refreshed the tokens of " + name + (new_rt != rt ? " (the refresh token rotated)" : ""));
   return ok(model);
 }

@@ -34,6 +34,11 @@ public:
   // logout: input {"user", "auth_state"}; revokes the refresh token (RFC 7009) when the provider
   // has a revocation endpoint. Its result is ignored by the hub.
   answer logout(const nlohmann::json& input);
+  // check_allowed: input {"name", "auth_model"}. As oauthenticator: members of allowed_groups and
+  // admins (admin_groups) are admitted (true); anyone else is refused with a message (HUBD_DENIED),
+  // which leaves the hub's allow_all, allowed_users, admin_users and allow_existing_users to admit
+  // them; with allowed_groups empty only those do.
+  answer check_allowed(const nlohmann::json& input) const;
 
   const settings& config() const { return settings_; }
 
@@ -46,9 +51,8 @@ private:
   answer login(const nlohmann::json& request);
   answer callback(const nlohmann::json& request);
 
-  // Adds groups (and admin, when admin_groups is set) to model from its auth_state; false when
-  // allowed_groups is set and the user is in none of them (nor an admin by admin_groups).
-  bool apply_groups(nlohmann::json& model) const;
+  // Adds groups (and admin, when admin_groups is set) to model from its auth_state.
+  void apply_groups(nlohmann::json& model) const;
 
   struct user_slot {
     std::mutex mutex;              // one refresh per user at a time

@@ -70,6 +70,10 @@ void refresh_user(hubd_plugin_obj* self, hubd_host_obj*, hubd_op* op, hubd_str i
   run_op(op, input, [&](const json& in) { return self_of(self)->auth->refresh_user(in); });
 }
 
+void check_allowed(hubd_plugin_obj* self, hubd_host_obj*, hubd_op* op, hubd_str input) noexcept {
+  run_op(op, input, [&](const json& in) { return self_of(self)->auth->check_allowed(in); });
+}
+
 // Revokes the refresh token at the provider (RFC 7009) before the hub ends the session.
 void logout(hubd_plugin_obj* self, hubd_host_obj*, hubd_op* op, hubd_str input) noexcept {
   run_op(op, input, [&](const json& in) { return self_of(self)->auth->logout(in); });
@@ -105,6 +109,7 @@ hubd_authenticator_vtbl make_vtbl() {
   v.destroy = &destroy;
   v.authenticate = &authenticate;
   v.refresh_user = &refresh_user;
+  v.check_allowed = &check_allowed;
   v.handle_request = &handle_request;
   v.login_url = &login_url;
   v.logout_url = &logout_url;

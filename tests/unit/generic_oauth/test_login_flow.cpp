@@ -156,3 +156,20 @@ TEST_CASE("refresh_user without auth_state leaves the login alone", "[generic_oa
   a = f.auth.refresh_user(json{{"user", {{"name", "alice"}}}, {"auth_state", {{"access_token", "at"}, {"expires_at", 1}}}});
   CHECK(a.json == "false");
 }
+
+TEST_CASE("check_allowed admits allowed_groups members and admins, refuses others with a message", "[generic_oauth][flow]") {
+  auto s = offline_settings();
+  s.allowed_groups = {"hub-users"};
+  s.admin_groups = {"hub-admins"};
+  oauth_authenticator auth{s, [](int, const std::string&) {}};
+  auto check = [&](json model) { return auth.check_allowed(json{{"name", "bob"}, {"auth_model", std::move(model)}}); };
+  CHECK(check(json{{"groups", {"hub-users"}}}).json == "true");
+  CHECK(check(json{{"groups", {"hub-admins"}}, {"admin", true}}).json == "true");
+  auto refused = check(json{{"groups", {"outsiders"}}, {"admin", false}});
+  CHECK(refused.status == HUBD_DENIED);
+  CHECK(json::parse(refused.json)["message"].get<std::string>().find("not currently authorized") != std::string::npos);
+  // As oauthenticator: with no allowed_groups the plugin admits no one by itself; the hub's
+  // allow_all / allowed_users / admin_users / allow_existing_users decide.
+  fixture f;
+  CHECK(f.auth.check_allowed(json{{"name", "bob"}, {"auth_model", {{"groups", {"hub-users"}}}}}).status == HUBD_DENIED);
+}
