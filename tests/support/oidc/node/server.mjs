@@ -257,6 +257,10 @@ function makeProvider(issuer, signingKey) {
     grantsByAccount.get(grant.accountId).add(grant.jti);
   });
   provider.on('server_error', (_ctx, err) => console.error('server_error', err));
+  // The answers say only "grant request is invalid"; the reason goes to the log for whoever debugs.
+  for (const event of ['grant.error', 'authorization.error', 'userinfo.error', 'revocation.error']) {
+    provider.on(event, (_ctx, err) => console.error(`${event}: ${err.error} (${err.error_detail || err.error_description})`));
+  }
   return provider;
 }
 
