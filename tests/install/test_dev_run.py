@@ -47,5 +47,5 @@ def test_run_targets_need_no_test_benchmark_or_example_source():
     # Every plugin that `cmake --install` ships is among what run builds.
     query = subprocess.run(["ninja", "-C", str(BUILD_DIR), "-t", "query", "plugins/hubd_shipped_plugins"],
                            capture_output=True, text=True, check=True).stdout
-    for so in ("dummy_authenticator.so", "hubd_local_spawner.so", "rtc_collab.so"):
+    for so in ("dummy_authenticator.so", "hubd_local_spawner.so", "rtc_collab.so", "generic_oauth.so"):
         assert f"lib/hubd/plugins/{so}" in query, so

@@ -46,6 +46,8 @@ def exercise(hubd, shipped_plugins):
     out = run(hubd, "plugins", "--config", cfg).stdout
     assert f'"dummy": loaded from {shipped_plugins}/dummy_authenticator.so' in out, out
     assert f'"local": loaded from {shipped_plugins}/hubd_local_spawner.so' in out, out
+    # The OpenID Connect authenticator ships too, with its libcurl and OpenSSL found on this system.
+    assert re.search(rf"generic-oauth +authenticator .*{re.escape(str(shipped_plugins))}/generic_oauth\.so", out), out
     log = open(workdir / "hubd.log", "wb")
     ports_file = workdir / "hubd.ports"
     proc = subprocess.Popen([str(hubd), "--config", str(cfg), "--ports-file", str(ports_file)], cwd=workdir, stdout=log,
@@ -84,7 +86,7 @@ def test_cmake_install_into_a_new_prefix():
     try:
         run("cmake", "--install", BUILD_DIR, "--prefix", prefix)
         for f in ["bin/hubd", "lib/hubd/plugins/dummy_authenticator.so", "lib/hubd/plugins/hubd_local_spawner.so",
-                  "lib/hubd/plugins/rtc_collab.so", "share/hubd/templates/login.mustache", "share/hubd/static/css/hubd.css",
+                  "lib/hubd/plugins/rtc_collab.so", "lib/hubd/plugins/generic_oauth.so", "share/hubd/templates/login.mustache", "share/hubd/static/css/hubd.css",
                   "include/hubd/plugin.h", "lib/cmake/hubd/hubdConfig.cmake", "share/doc/hubd/README.md",
                   "share/doc/hubd/plugins.md", "etc/hubd/hub.toml", "lib/systemd/system/hubd.service"]:
             assert (prefix / f).exists(), f"not installed: {f}"
@@ -116,9 +118,11 @@ def test_debian_package():
         info = run("dpkg-deb", "--info", deb).stdout
         assert "Package: hubd" in info
         assert re.search(r"Depends: .*libc6", info), info  # from dpkg-shlibdeps
+        assert re.search(r"Depends: .*libcurl4", info), info  # generic_oauth.so's HTTP client
         assert "Recommends: node-configurable-http-proxy" in info
         files = run("dpkg-deb", "--contents", deb).stdout
-        for f in ["./usr/bin/hubd", "./usr/lib/hubd/plugins/hubd_local_spawner.so", "./etc/hubd/hub.toml",
+        for f in ["./usr/bin/hubd", "./usr/lib/hubd/plugins/hubd_local_spawner.so",
+                  "./usr/lib/hubd/plugins/generic_oauth.so", "./etc/hubd/hub.toml",
                   "./usr/lib/systemd/system/hubd.service", "./usr/share/hubd/templates/login.mustache"]:
             assert f in files, f
         conffiles = subprocess.run(["sh", "-c", f"dpkg-deb --ctrl-tarfile {deb} | tar -xO ./conffiles"],
