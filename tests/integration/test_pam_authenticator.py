@@ -298,3 +298,68 @@ def test_bad_config_stops_start_up_naming_the_key(accounts, line, needle):
         assert needle in bad.log()
     finally:
         bad.cleanup()
+
+
+def test_open_sessions_opens_at_spawn_and_closes_at_stop(accounts, tmp_path):
+    # Debian's login session stack acts on the calling process, which is hubd (pam_loginuid, pam_limits,
+    # pam_keyinit): that is why open_sessions is off by default, and why this test writes a service of
+    # its own, whose session stack records what PAM ran (pam_exec) and otherwise is pam_unix's. It is
+    # removed when the test ends; its own hub, so the file's hub keeps Debian's login service.
+    service = f"hubd-test-{SUFFIX}"
+    record, script = tmp_path / "sessions.log", tmp_path / "record-session.sh"
+    script.write_text(f'#!/bin/sh\necho "$PAM_TYPE $PAM_USER $PAM_SERVICE" >> {record}\n')
+    script.chmod(0o755)
+    path = f"/etc/pam.d/{service}"
+    name, password, _ = USERS["member"]
+    config = f"""
+[JupyterHub]
+authenticator_class = "pam"
+spawner_class = "local"
+
+[[JupyterHub.services]]
+name = "admin-svc"
+admin = true
+api_token = {toml_str(ADMIN_TOKEN)}
+
+[Spawner]
+cmd = ["/usr/bin/python3", "-c", {toml_str(IDENTITY_SERVER)}]
+
+[plugins.pam]
+service = {toml_str(service)}
+open_sessions = true
+
+[plugins.local]
+mode = "system-user"
+term_timeout = 3
+"""
+    h = None
+    try:
+        with open(path, "w") as f:
+            f.write("# written by hubd's test_pam_authenticator.py, removed when it ends\n"
+                    "auth     required pam_unix.so\n"
+                    "account  required pam_unix.so\n"
+                    f"session  required pam_exec.so {script}\n"
+                    "session  required pam_unix.so\n")
+        h = HubProcess(config)
+        h.start()
+        s, r = login(h, name, password)
+        assert r.status_code == 302, r.text[:500]
+        assert not record.exists()  # a login opens no session
+        r = admin(h, "POST", f"/users/{name}/server")
+        assert r.status_code in (201, 202), r.text
+        wait_until(lambda: (admin(h, "GET", f"/users/{name}").json().get("servers", {}).get("") or {}).get("ready"),
+                   30, f"{name}'s server to be ready")
+        assert record.read_text().splitlines() == [f"open_session {name} {service}"]
+        assert f"pam: opened the PAM session for '{name}'" in h.log()
+        pid, who = identity(h, name)
+        assert who["uid"] == pwd.getpwnam(name).pw_uid
+        r = admin(h, "DELETE", f"/users/{name}/server")
+        assert r.status_code in (202, 204), r.text
+        wait_until(lambda: len(record.read_text().splitlines()) == 2, 20, "PAM to close the session")
+        assert record.read_text().splitlines()[1] == f"close_session {name} {service}"
+        assert "disabling PAM sessions" not in h.log()
+    finally:
+        if h:
+            h.cleanup()
+        if os.path.exists(path):
+            os.remove(path)
