@@ -98,6 +98,24 @@ def _b64url_json(s):
     return json.loads(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)))
 
 
+SHM = "/dev/shm"
+SHM_PREFIX = "oidc-glewlwyd-"
+
+
+def _sweep_orphaned_db_dirs():
+    """Removes the Glewlwyd databases left on the tmpfs by test processes that were killed before
+    stop() ran (each folder is named after the process that made it)."""
+    for name in os.listdir(SHM):
+        if not name.startswith(SHM_PREFIX):
+            continue
+        try:
+            owner = int(name[len(SHM_PREFIX):].split("-", 1)[0])
+        except ValueError:
+            continue
+        if owner != os.getpid() and _process_gone(owner):
+            shutil.rmtree(os.path.join(SHM, name), ignore_errors=True)
+
+
 def _process_gone(pid):
     """True once `pid` has exited: no such process, or a zombie waiting to be reaped (a zombie still
     answers kill -0, which made waiting for the exit take seconds)."""
@@ -154,6 +172,10 @@ class Provider:
             raise
 
     def _spawn(self, argv, env, cwd):
+        # A test process killed outright (a CTest timeout) never runs stop(): the parent-death signal
+        # then ends the provider instead of leaving it to PID 1.
+        if shutil.which("setpriv"):
+            argv = ["setpriv", "--pdeathsig", "TERM", "--", *argv]
         self._proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
                                       stderr=subprocess.STDOUT)
         self.pid = self._proc.pid
@@ -224,8 +246,9 @@ class Provider:
         env = self._env()
         # Glewlwyd commits every code and token to sqlite; on a disk each commit waits for fsync (a
         # tenth of a second on a busy machine), on a tmpfs it does not.
-        if self._db_dir is None and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
-            self._db_dir = tempfile.mkdtemp(prefix="oidc-glewlwyd-", dir="/dev/shm")
+        if self._db_dir is None and os.path.isdir(SHM) and os.access(SHM, os.W_OK):
+            _sweep_orphaned_db_dirs()
+            self._db_dir = tempfile.mkdtemp(prefix=f"{SHM_PREFIX}{os.getpid()}-", dir=SHM)
         self.db_path = os.path.join(self._db_dir or self.workdir, "glewlwyd.db")
         env.update({"OIDC_DB_PATH": self.db_path,
                     "OIDC_PORT": str(self.port),
