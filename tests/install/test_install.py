@@ -45,6 +45,8 @@ def exercise(hubd, shipped_plugins):
     cfg = minimal_config(workdir)
     out = run(hubd, "plugins", "--config", cfg).stdout
     assert f'"dummy": loaded from {shipped_plugins}/dummy_authenticator.so' in out, out
+    # The PAM authenticator loads too, with the system's libpam.
+    assert re.search(rf"pam +authenticator .*{re.escape(str(shipped_plugins))}/hubd_pam_authenticator\.so", out), out
     assert f'"local": loaded from {shipped_plugins}/hubd_local_spawner.so' in out, out
     # The OpenID Connect authenticator ships too, with its libcurl and OpenSSL found on this system.
     assert re.search(rf"generic-oauth +authenticator .*{re.escape(str(shipped_plugins))}/generic_oauth\.so", out), out
@@ -88,6 +90,7 @@ def test_cmake_install_into_a_new_prefix():
         for f in ["bin/hubd", "lib/hubd/plugins/dummy_authenticator.so", "lib/hubd/plugins/hubd_local_spawner.so",
                   "lib/hubd/plugins/rtc_collab.so", "lib/hubd/plugins/generic_oauth.so", "share/hubd/templates/login.mustache", "share/hubd/static/css/hubd.css",
                   "include/hubd/plugin.h", "lib/cmake/hubd/hubdConfig.cmake", "share/doc/hubd/README.md",
+                  "lib/hubd/plugins/hubd_pam_authenticator.so", "share/doc/hubd/authenticators.md",
                   "share/doc/hubd/plugins.md", "etc/hubd/hub.toml", "lib/systemd/system/hubd.service"]:
             assert (prefix / f).exists(), f"not installed: {f}"
         # Nothing outside the prefix: the tree works after moving it elsewhere.
@@ -119,12 +122,14 @@ def test_debian_package():
         assert "Package: hubd" in info
         assert re.search(r"Depends: .*libc6", info), info  # from dpkg-shlibdeps
         assert re.search(r"Depends: .*libcurl4", info), info  # generic_oauth.so's HTTP client
+        assert re.search(r"Depends: .*libpam0g", info), info  # hubd_pam_authenticator.so's libpam
         assert "Recommends: node-configurable-http-proxy" in info
         files = run("dpkg-deb", "--contents", deb).stdout
         for f in ["./usr/bin/hubd", "./usr/lib/hubd/plugins/hubd_local_spawner.so",
                   "./usr/lib/hubd/plugins/generic_oauth.so", "./etc/hubd/hub.toml",
                   "./usr/lib/systemd/system/hubd.service", "./usr/share/hubd/templates/login.mustache"]:
             assert f in files, f
+        assert "./usr/lib/hubd/plugins/hubd_pam_authenticator.so" in files
         conffiles = subprocess.run(["sh", "-c", f"dpkg-deb --ctrl-tarfile {deb} | tar -xO ./conffiles"],
                                    capture_output=True, text=True).stdout
         assert conffiles.split() == ["/etc/hubd/hub.toml"]
