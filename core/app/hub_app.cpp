@@ -355,6 +355,10 @@ void hub_app::wire_pages() {
   if (const auto& table = cfg_.section("plugins").value(port.name, json::object());
       table.is_object() && table.contains("login_service") && table["login_service"].is_string())
     port.login_service = table["login_service"].get<std::string>();
+  if (authenticator->implements("logout_url")) {
+    auto url = authenticator->logout_url(p.web->options.hub_prefix);
+    if (url != p.web->options.hub_prefix + "logout") port.logout_redirect = url;
+  }
   if (authenticator->implements("check_blocked"))
     port.check_blocked = [authenticator](nlohmann::json in, plugins::op_callback done) {
       authenticator->check_blocked(std::move(in), std::move(done));

@@ -114,6 +114,7 @@ void logout(web_context& ctx, const request_ptr& req, responder res) {
   auto finish = [&ctx, req, res]() {
     auto r = http::redirect_response(ctx.options.hub_prefix + "login");
     if (ctx.options.auto_login) r = render_page(ctx, *req, std::nullopt, "logout", {{"page_title", "Signed out - hubd"}});
+    if (!ctx.authenticator.logout_redirect.empty()) r = http::redirect_response(ctx.authenticator.logout_redirect);
     clear_login_cookies(ctx, *req, r);
     res(std::move(r));
   };

@@ -76,6 +76,9 @@ struct authenticator_port {
   // A redirect-based authenticator's own login URL (auto_login, the "Sign in with" button); "" = form.
   std::string login_url;
   std::string login_service;
+  // Where the browser goes after the hub's logout (oauthenticator's logout_redirect_url, from the
+  // authenticator's logout_url); empty: the hub's own page.
+  std::string logout_redirect;
   // Extra routes under /hub/ served by the plugin's handle_request op.
   std::vector<std::string> routes;
   std::function<void(nlohmann::json request, plugins::op_callback)> handle_request;

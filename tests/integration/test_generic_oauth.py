@@ -56,6 +56,7 @@ basic_auth = true
 allowed_groups = ["hub-users"]
 admin_groups = ["hub-admins"]
 login_service = "Test IdP"
+logout_redirect_url = "http://127.0.0.1:1/signed-out"
 {extra}
 """
 
@@ -249,6 +250,21 @@ def test_provider_down_gives_a_clear_page_and_the_hub_stays_up(kind, tmp_path):
             hub2.cleanup()
     finally:
         stop_bed(b)
+
+
+def test_logout_revokes_the_refresh_token_and_goes_to_logout_redirect_url(bed):
+    s, r = bed.login("bob")
+    assert r.status_code == 302
+    refresh_token = bed.user("bob")["auth_state"]["refresh_token"]
+    assert refresh_token
+    r = s.get(bed.hub.url + "hub/logout", allow_redirects=False, timeout=20)
+    assert r.status_code == 302 and r.headers["Location"] == "http://127.0.0.1:1/signed-out"
+    assert s.get(bed.hub.url + "hub/home", allow_redirects=False, timeout=10).status_code == 302
+    assert "oauth: revoked the refresh token of bob at logout" in bed.hub.log()
+    # The provider no longer takes that refresh token.
+    r = requests.post(bed.op.endpoint("token"), data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+                      auth=(CLIENT_ID, CLIENT_SECRET), timeout=10)
+    assert r.status_code in (400, 401), r.text
 
 
 def test_no_token_or_secret_in_the_log(bed):
