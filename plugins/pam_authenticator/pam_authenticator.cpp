@@ -227,7 +227,10 @@ void authenticate(hubd_plugin_obj* p, hubd_host_obj*, hubd_op* op, hubd_str inpu
     std::string otp = string_field(data, "otp", bad_type);  // JupyterHub's request_otp field
     for (const char* k : {"password", "otp"})
       if (auto it = data.find(k); it != data.end() && it->is_string()) wipe(it->get_ref<std::string&>());
-    secrets secret(std::move(password), std::move(otp));
+    // Copied, not moved: a moved-from short string may keep its characters in its own buffer.
+    secrets secret(password, otp);
+    wipe(password);
+    wipe(otp);
     std::string why = bad_type ? std::string(invalid_login) : check_input(user, secret.password(), secret.otp());
     if (!why.empty()) {
       s->log(HUBD_LOG_WARNING, "login refused for " + loggable(user) + " before PAM: " + why);

@@ -130,7 +130,7 @@ private:
 
 bool pam_outcome::ok() const { return code == PAM_SUCCESS; }
 
-secrets::secrets(std::string password, std::string otp) : password_(std::move(password)), otp_(std::move(otp)) {}
+secrets::secrets(const std::string& password, const std::string& otp) : password_(password), otp_(otp) {}
 secrets::~secrets() {
   wipe(password_);
   wipe(otp_);

@@ -21,7 +21,7 @@ struct pam_outcome {
 // a one-time password when the stack asks for a second one). Wiped when destroyed.
 class secrets {
 public:
-  secrets(std::string password, std::string otp);
+  secrets(const std::string& password, const std::string& otp);
   ~secrets();
   secrets(const secrets&) = delete;
   secrets& operator=(const secrets&) = delete;
