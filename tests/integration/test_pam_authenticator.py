@@ -277,6 +277,18 @@ def test_spawn_runs_as_the_system_user(hub):
     wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 20, "the server process to exit")
 
 
+def test_a_hub_user_without_a_system_account_is_reported_at_start_up(hub):
+    # LocalAuthenticator.add_user: every hub user must be a system user; hubd asks at start-up.
+    ghost = f"hp{SUFFIX}g"
+    r = admin(hub, "POST", f"/users/{ghost}")
+    assert r.status_code == 201, r.text
+    hub.stop()
+    hub.start()
+    assert re.search(rf"users: {ghost} in the database is not a valid user: the authenticator's add_user refused it: "
+                     rf".*user {ghost} does not exist on the system", hub.log())
+    assert admin(hub, "GET", f"/users/{ghost}").status_code == 200  # kept: delete_invalid_users is off
+
+
 def test_no_password_in_the_log(hub):
     log = hub.log()
     for _, password, _ in USERS.values():
