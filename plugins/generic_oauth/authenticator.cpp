@@ -282,7 +282,7 @@ answer oauth_authenticator::callback(const json& request) {
   const auto& r = tr.response;
   if (!r.error.empty()) {
     log_(HUBD_LOG_ERROR, "oauth: the token endpoint " + ep->token + " did not answer: " + r.error);
-    return fail(503, "The identity provider did not answer in time; please try again later.");
+    return fail(503, "The identity provider did not answer; please try again later.");
   }
   if (!r.ok()) {
     log_(HUBD_LOG_ERROR, "oauth: the token endpoint refused the code: " + describe_answer(r));

@@ -5,8 +5,11 @@ provider's own login form; nothing is mocked. Each module-scoped bed is one prov
 The hub binds port 0; its callback URL (guessed by the plugin from the Host header, as oauthenticator
 does without oauth_callback_url) is registered at the provider once the hub's port is known."""
 import html
+import http.server
+import json
 import os
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -273,3 +276,129 @@ def test_no_token_or_secret_in_the_log(bed):
     log = bed.hub.log()
     for secret in (state["access_token"], state["refresh_token"], CLIENT_SECRET):
         assert secret not in log
+
+
+def test_wrong_client_secret_is_an_operator_facing_refusal_not_a_loop(bed, tmp_path):
+    hub2 = HubProcess(hub_config(bed.op.issuer).replace(toml_str(CLIENT_SECRET), toml_str("not-the-secret")),
+                      env={"JUPYTERHUB_CRYPT_KEY": CRYPT_KEY}, workdir=str(tmp_path))
+    try:
+        hub2.start()
+        bed.op.set_redirect_uris([bed.callback, hub2.url + "hub/oauth_callback"])
+        s = requests.Session()
+        r = provider_login(s, hub2.url + "hub/oauth_login", "bob", "bob-pw")
+        assert r.status_code == 403, r.text[:500]
+        assert "the hub's client settings may be wrong" in html.unescape(r.text)
+        # The provider's status (Glewlwyd: a bare 400; oidc-provider: 401 invalid_client) is in the log.
+        assert "oauth: the token endpoint refused the code: HTTP 4" in hub2.log()
+        assert "not-the-secret" not in hub2.log()
+    finally:
+        hub2.cleanup()
+        bed.op.set_redirect_uris([bed.callback])
+
+
+class _Hostile(http.server.BaseHTTPRequestHandler):
+    """An identity provider that answers its token endpoint with what the test asks for: a body over
+    the plugin's size limit, a body that trickles in, or something that is not a token."""
+
+    mode = "garbage"
+    protocol_version = "HTTP/1.1"
+
+    def _send(self, status, body, ctype="application/json", length=None):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if self.path == "/.well-known/openid-configuration":
+            doc = {"issuer": base, "authorization_endpoint": base + "/auth", "token_endpoint": base + "/token",
+                   "userinfo_endpoint": base + "/me", "jwks_uri": base + "/jwks"}
+            return self._send(200, json.dumps(doc).encode())
+        self._send(404, b"{}")
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        mode = type(self).mode
+        if mode == "huge":
+            return self._send(200, b'{"access_token": "' + b"x" * (2 << 20) + b'"}')
+        if mode == "slow":
+            # Headers at once, then a byte every half second: only a total timeout ends this.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            try:
+                for _ in range(120):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                pass
+            return
+        self._send(200, b"<html>surely not a token</html>", "text/html")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    server.daemon_threads = True
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    issuer = f"http://127.0.0.1:{server.server_address[1]}"
+    hub = HubProcess(hub_config(issuer).replace('scope = ["openid", "profile", "email", "groups"]', 'scope = ["openid"]'),
+                     env={"JUPYTERHUB_CRYPT_KEY": CRYPT_KEY}, workdir=str(tmp_path_factory.mktemp("hostile")))
+    try:
+        hub.start()
+        yield hub
+    finally:
+        hub.cleanup()
+        server.shutdown()
+        server.server_close()
+
+
+def hostile_callback(hub):
+    """A session with the hub's state cookie, and the callback URL the provider would send it to."""
+    s = requests.Session()
+    r = s.get(hub.url + "hub/oauth_login", allow_redirects=False, timeout=10)
+    assert r.status_code == 302
+    state = urllib.parse.parse_qs(urllib.parse.urlsplit(r.headers["Location"]).query)["state"][0]
+    return s, hub.url + "hub/oauth_callback?code=c&state=" + urllib.parse.quote(state)
+
+
+@pytest.mark.parametrize("mode,status,message", [
+    ("garbage", 502, "something that is not a token"),
+    ("huge", 503, "did not answer"),
+    ("slow", 503, "did not answer"),
+])
+def test_a_provider_answering_garbage_huge_or_slow_bodies_gets_a_clear_error_in_bounded_time(hostile, mode, status,
+                                                                                             message):
+    _Hostile.mode = mode
+    s, callback = hostile_callback(hostile)
+    result = {}
+
+    def call():
+        t0 = time.monotonic()
+        result["r"] = s.get(callback, allow_redirects=False, timeout=30)
+        result["elapsed"] = time.monotonic() - t0
+    t = threading.Thread(target=call)
+    t.start()
+    try:
+        # Meanwhile the hub answers others at once.
+        t0 = time.monotonic()
+        assert hostile.api("GET", "/").status_code == 200
+        assert time.monotonic() - t0 < 2
+    finally:
+        t.join(30)
+    r = result["r"]
+    assert r.status_code == status and message in r.text, r.text[:500]
+    assert result["elapsed"] < 10  # under hubd's 10 s op timeout: the plugin's own budget ended it
+    log = hostile.log()
+    if mode == "huge":
+        assert "the answer is larger than 1048576 bytes" in log
+    if mode == "slow":
+        assert "no complete answer within" in log
