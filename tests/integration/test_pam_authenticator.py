@@ -33,6 +33,8 @@ USERS = {
     "outsider": (f"hp{SUFFIX}o", f"pw-{secrets.token_hex(6)}", []),
     "named": (f"hp{SUFFIX}n", f"pw-{secrets.token_hex(6)}", []),  # not in a group, in allowed_users
     "locked": (f"hp{SUFFIX}l", f"pw-{secrets.token_hex(6)}", ["-G", ALLOWED]),
+    # Upper case is outside Debian's default name rule, but an account can have it (pam_normalize_username).
+    "capital": (f"Hp{SUFFIX}C", f"pw-{secrets.token_hex(6)}", ["--badname", "-G", ALLOWED]),
 }
 WRONG_PASSWORD = f"not-the-password-{secrets.token_hex(6)}"
 UNKNOWN_USER = f"hp{SUFFIX}x"
@@ -312,17 +314,20 @@ def test_bad_config_stops_start_up_naming_the_key(accounts, line, needle):
         bad.cleanup()
 
 
-def test_open_sessions_opens_at_spawn_and_closes_at_stop(accounts, tmp_path):
-    # Debian's login session stack acts on the calling process, which is hubd (pam_loginuid, pam_limits,
-    # pam_keyinit): that is why open_sessions is off by default, and why this test writes a service of
-    # its own, whose session stack records what PAM ran (pam_exec) and otherwise is pam_unix's. It is
-    # removed when the test ends; its own hub, so the file's hub keeps Debian's login service.
+@pytest.fixture(scope="module")
+def session_hub(accounts, tmp_path_factory):
+    """A second hub, for the two keys that need a PAM service of their own.
+
+    Debian's login session stack acts on the calling process, which is hubd (pam_loginuid, pam_limits,
+    pam_keyinit): that is why open_sessions is off by default, and why this hub uses a service the test
+    writes, whose session stack records what PAM ran (pam_exec) and otherwise is pam_unix's. The file is
+    removed when the module ends; the first hub keeps Debian's login service."""
     service = f"hubd-test-{SUFFIX}"
-    record, script = tmp_path / "sessions.log", tmp_path / "record-session.sh"
+    tmp = tmp_path_factory.mktemp("pam-sessions")
+    record, script = tmp / "sessions.log", tmp / "record-session.sh"
     script.write_text(f'#!/bin/sh\necho "$PAM_TYPE $PAM_USER $PAM_SERVICE" >> {record}\n')
     script.chmod(0o755)
     path = f"/etc/pam.d/{service}"
-    name, password, _ = USERS["member"]
     config = f"""
 [JupyterHub]
 authenticator_class = "pam"
@@ -339,6 +344,7 @@ cmd = ["/usr/bin/python3", "-c", {toml_str(IDENTITY_SERVER)}]
 [plugins.pam]
 service = {toml_str(service)}
 open_sessions = true
+pam_normalize_username = true
 
 [plugins.local]
 mode = "system-user"
@@ -354,24 +360,42 @@ term_timeout = 3
                     "session  required pam_unix.so\n")
         h = HubProcess(config)
         h.start()
-        s, r = login(h, name, password)
-        assert r.status_code == 302, r.text[:500]
-        assert not record.exists()  # a login opens no session
-        r = admin(h, "POST", f"/users/{name}/server")
-        assert r.status_code in (201, 202), r.text
-        wait_until(lambda: (admin(h, "GET", f"/users/{name}").json().get("servers", {}).get("") or {}).get("ready"),
-                   30, f"{name}'s server to be ready")
-        assert record.read_text().splitlines() == [f"open_session {name} {service}"]
-        assert f"pam: opened the PAM session for '{name}'" in h.log()
-        pid, who = identity(h, name)
-        assert who["uid"] == pwd.getpwnam(name).pw_uid
-        r = admin(h, "DELETE", f"/users/{name}/server")
-        assert r.status_code in (202, 204), r.text
-        wait_until(lambda: len(record.read_text().splitlines()) == 2, 20, "PAM to close the session")
-        assert record.read_text().splitlines()[1] == f"close_session {name} {service}"
-        assert "disabling PAM sessions" not in h.log()
+        h.service, h.record = service, record
+        yield h
     finally:
         if h:
             h.cleanup()
         if os.path.exists(path):
             os.remove(path)
+
+
+def test_open_sessions_opens_at_spawn_and_closes_at_stop(session_hub):
+    h, record, service = session_hub, session_hub.record, session_hub.service
+    name, password, _ = USERS["member"]
+    s, r = login(h, name, password)
+    assert r.status_code == 302, r.text[:500]
+    assert not record.exists()  # a login opens no session
+    r = admin(h, "POST", f"/users/{name}/server")
+    assert r.status_code in (201, 202), r.text
+    wait_until(lambda: (admin(h, "GET", f"/users/{name}").json().get("servers", {}).get("") or {}).get("ready"),
+               30, f"{name}'s server to be ready")
+    assert record.read_text().splitlines() == [f"open_session {name} {service}"]
+    assert f"pam: opened the PAM session for '{name}'" in h.log()
+    pid, who = identity(h, name)
+    assert who["uid"] == pwd.getpwnam(name).pw_uid
+    r = admin(h, "DELETE", f"/users/{name}/server")
+    assert r.status_code in (202, 204), r.text
+    wait_until(lambda: len(record.read_text().splitlines()) == 2, 20, "PAM to close the session")
+    assert record.read_text().splitlines()[1] == f"close_session {name} {service}"
+    assert "disabling PAM sessions" not in h.log()
+
+
+def test_pam_normalize_username_keeps_the_accounts_own_name(session_hub):
+    # Without it, JupyterHub's default lower-cases the name, and a spawn then looks for an account that
+    # does not exist; with it, the hub user is named as the account (user name -> uid -> name).
+    name, password, _ = USERS["capital"]
+    s, r = login(session_hub, name, password)
+    assert r.status_code == 302, r.text[:500]
+    assert s.get(session_hub.api_url + "/user", timeout=10).json()["name"] == name
+    assert admin(session_hub, "GET", f"/users/{name.lower()}").status_code == 404
+    assert password not in session_hub.log() and USERS["member"][1] not in session_hub.log()
