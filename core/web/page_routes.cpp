@@ -44,7 +44,10 @@ nlohmann::json login_data(const web_context& ctx, std::string_view next, std::st
                           std::string_view error) {
   nlohmann::json d{{"page_title", "Sign in - hubd"}, {"next", next}, {"username", username}, {"login_error", error}};
   if (!ctx.authenticator.login_url.empty()) {
-    d["authenticator_login_url"] = ctx.authenticator.login_url;
+    // As JupyterHub's LoginHandler: the button carries ?next= so the login lands where it began.
+    auto url = ctx.authenticator.login_url;
+    if (!next.empty()) url += (url.find('?') == std::string::npos ? "?next=" : "&next=") + http::percent_encode(next);
+    d["authenticator_login_url"] = url;
     d["login_service"] = ctx.authenticator.login_service;
   }
   return d;

@@ -140,6 +140,9 @@ def test_login_page_button_names_the_provider(bed):
     r = requests.get(bed.hub.url + "hub/login", timeout=10)
     assert r.status_code == 200
     assert 'href="/hub/oauth_login"' in r.text and "Sign in with Test IdP" in r.text
+    # The button carries next, as JupyterHub's login page does.
+    r = requests.get(bed.hub.url + "hub/login?next=%2Fhub%2Ftoken", timeout=10)
+    assert 'href="/hub/oauth_login?next=%2Fhub%2Ftoken"' in r.text
     # The form's password path is closed: people log in at the provider.
     r = requests.get(bed.hub.url + "hub/oauth_login", allow_redirects=False, timeout=10)
     assert r.status_code == 302
