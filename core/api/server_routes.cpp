@@ -48,7 +48,12 @@ void post_server(api_context& ctx, const http::request_ptr& req, const principal
     }
   }
   if (!ctx.spawn.start) return void(res(http::error_response(501, "Starting servers is not available in this hub")));
-  ctx.spawn.start(name, server, options, [res](http::response r) { res(std::move(r)); });
+  auto* r = ctx.sessions.refresher();
+  refresh_before(ctx, who, name, r && r->settings().refresh_pre_spawn,
+                 [&ctx, name, server, options, res](bool over) {
+                   if (over) return void(res(http::error_response(403, session::login_expired_message(name))));
+                   ctx.spawn.start(name, server, options, [res](http::response out) { res(std::move(out)); });
+                 });
 }
 
 void delete_server(api_context& ctx, const http::request_ptr& req, const principal& who, http::responder res) {
@@ -72,7 +77,15 @@ void delete_server(api_context& ctx, const http::request_ptr& req, const princip
     if (!s || !server_active(*s)) return void(res(http::empty_response(204)));
     return void(res(http::error_response(501, "Stopping servers is not available in this hub")));
   }
-  slot(name, server, [res](http::response r) { res(std::move(r)); });
+  // As JupyterHub: a user whose own login is over must log in again to stop; an admin or a service
+  // (the idle culler) stops anyway.
+  bool self = who.kind == principal::kind_t::user && who.name == name;
+  auto* r = ctx.sessions.refresher();
+  refresh_before(ctx, who, name, r && r->settings().refresh_pre_stop, [&slot, name, server, res, self](bool over) {
+    if (over && self) return void(res(http::error_response(403, session::login_expired_message(name))));
+    if (over) spdlog::warn("refresh: user {} may have stale auth info; stopping {} anyway", name, server.empty() ? "the default server" : server);
+    slot(name, server, [res](http::response out) { res(std::move(out)); });
+  });
 }
 
 void get_progress(api_context& ctx, const http::request_ptr& req, const principal& who, http::responder res) {

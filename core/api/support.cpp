@@ -11,15 +11,45 @@
 namespace hubd::core::api {
 
 http::handler make_handler(api_context& ctx, api_handler h) {
-  return [&ctx, h = std::move(h)](const http::request_ptr& req, http::responder res) {
+  auto run = [&ctx, h](const http::request_ptr& req, const http::responder& res, const principal& who) {
     try {
-      principal who = ctx.sessions.identify(*req);
       h(ctx, req, who, res);
     } catch (const std::exception& e) {
       spdlog::error("api: handler for {} {} failed: {}", req->method, req->path, e.what());
       res(http::error_response(500));
     }
   };
+  return [&ctx, run](const http::request_ptr& req, http::responder res) {
+    principal who;
+    try {
+      who = ctx.sessions.identify(*req);
+    } catch (const std::exception& e) {
+      spdlog::error("api: handler for {} {} failed: {}", req->method, req->path, e.what());
+      return void(res(http::error_response(500)));
+    }
+    // Browser and token requests alike (JupyterHub's get_current_user): a login last refreshed
+    // more than auth_refresh_age ago is refreshed first; the handler runs once that is settled.
+    if (who.user && ctx.sessions.refresh_due(*who.user))
+      return ctx.sessions.refresher()->refresh(who.user->name, [run, req, res, who](session::refresh_verdict v) mutable {
+        if (v == session::refresh_verdict::over) {
+          auto name = who.name;
+          who = principal{};
+          who.login_expired = name;
+          req->principal.clear();
+        } else {
+          who.refreshed = true;
+        }
+        run(req, res, who);
+      });
+    run(req, res, who);
+  };
+}
+
+void refresh_before(api_context& ctx, const principal& who, const std::string& user, bool wanted,
+                    std::function<void(bool over)> then) {
+  auto* r = ctx.sessions.refresher();
+  if (!wanted || !r || (who.refreshed && who.user && who.name == user)) return then(false);
+  r->refresh(user, [then = std::move(then)](session::refresh_verdict v) { then(v == session::refresh_verdict::over); });
 }
 
 std::optional<response> parse_json_body(const http::request& req, nlohmann::json& out) {
@@ -37,6 +67,7 @@ std::optional<response> parse_json_body(const http::request& req, nlohmann::json
 std::optional<response> require_auth(const principal& p) {
   if (p.authenticated()) return std::nullopt;
   if (p.xsrf_error) return http::error_response(403, *p.xsrf_error);
+  if (p.login_expired) return http::error_response(403, session::login_expired_message(*p.login_expired));
   return http::error_response(403, "Missing or invalid credentials.");
 }
 

@@ -32,6 +32,12 @@ using api_handler = std::function<void(api_context& ctx, const http::request_ptr
 // Wraps `h` for the router: authenticates, and turns an escaping exception into a JSON 500.
 http::handler make_handler(api_context& ctx, api_handler h);
 
+// Authenticator.refresh_pre_spawn / refresh_pre_stop (`wanted`): refreshes `user`'s login before the
+// action, unless this request already refreshed it, then calls then(over) on an io thread (at once
+// when nothing is refreshed). `over`: refresh_user said the login is over.
+void refresh_before(api_context& ctx, const principal& who, const std::string& user, bool wanted,
+                    std::function<void(bool over)> then);
+
 // Empty body → `out` is null (no body). Invalid JSON → 400 "Invalid JSON in body of request".
 std::optional<response> parse_json_body(const http::request& req, nlohmann::json& out);
 

@@ -34,6 +34,7 @@
 #include "core/proxy/chp_proxy.hpp"
 #include "core/spawn/server_manager.hpp"
 #include "core/store/crypto.hpp"
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <future>
 // services
@@ -100,6 +101,7 @@ struct hub_app::parts {
   std::unique_ptr<http::cookie_signer> signer;
   // One identification and permission cache for the API, the pages and the OAuth provider.
   std::unique_ptr<session::session_identifier> sessions;
+  std::unique_ptr<session::login_refresh> refresh;  // null: the authenticator has no refresh_user
   std::unique_ptr<api::api_context> api;
   std::unique_ptr<web::web_context> web;
   std::unique_ptr<oauth::oauth_context> oauth;
@@ -300,6 +302,7 @@ void hub_app::wire_api(const std::string& base_url) {
   sessions.cookie_max_age = std::chrono::seconds(static_cast<std::int64_t>(jh.at("cookie_max_age_days").get<double>() * 86400));
   sessions.activity_resolution = std::chrono::seconds(jh.at("activity_resolution").get<std::int64_t>());
   p.sessions = std::make_unique<session::session_identifier>(*p.model, p.scopes, *p.signer, sessions);
+  wire_refresh();
   p.api = std::make_unique<api::api_context>(*p.model, p.scopes, cfg_.values, *p.sessions);
   p.api->base_url = base_url;
   auto authenticator = p.authenticator;
@@ -327,6 +330,36 @@ void hub_app::wire_api(const std::string& base_url) {
     p.request_shutdown();
   };
   api::register_api_routes(*p.router, *p.api);
+}
+
+// The credential lifecycle (Authenticator.auth_refresh_age, refresh_pre_spawn, refresh_pre_stop):
+// only for an authenticator that implements refresh_user; without it a login never goes stale, as
+// JupyterHub's default refresh_user (always true) has it.
+void hub_app::wire_refresh() {
+  auto& p = *parts_;
+  auto authenticator = p.authenticator;
+  if (!authenticator->implements("refresh_user")) return;
+  const json& auth = cfg_.section("Authenticator");
+  session::refresh_settings s;
+  s.auth_refresh_age = std::chrono::seconds(auth.at("auth_refresh_age").get<std::int64_t>());
+  s.refresh_pre_spawn = auth.at("refresh_pre_spawn").get<bool>();
+  s.refresh_pre_stop = auth.at("refresh_pre_stop").get<bool>();
+  s.enable_auth_state = auth.at("enable_auth_state").get<bool>();
+  s.manage_groups = auth.at("manage_groups").get<bool>();
+  for (const auto& n : auth.at("admin_users")) s.admin_users.insert(n.get<std::string>());
+  auto call = [authenticator](json input, std::function<void(session::refresh_answer)> done) {
+    authenticator->refresh_user(std::move(input), [done = std::move(done)](plugins::op_result r) {
+      session::refresh_answer a;
+      a.completed = r.ok();
+      if (a.completed) a.value = std::move(r.value);
+      else a.failure = std::string(plugins::to_string(r.status)) + ": " + r.message;
+      done(std::move(a));
+    });
+  };
+  auto* io = p.io.get();
+  auto post = [io](std::function<void()> fn) { boost::asio::post(io->context(), std::move(fn)); };
+  p.refresh = std::make_unique<session::login_refresh>(*p.model, std::move(s), std::move(call), std::move(post));
+  p.sessions->set_refresher(p.refresh.get());
 }
 
 void hub_app::wire_pages() {

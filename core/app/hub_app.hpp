@@ -34,6 +34,7 @@ private:
   struct parts;
   void load_managed_roles();
   void wire_api(const std::string& base_url);
+  void wire_refresh();
   void wire_pages();
   // The spawn layer (spawner plugin, proxy, server lifecycle): its own block in hub_app.cpp.
   void wire_spawn();

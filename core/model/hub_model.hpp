@@ -347,6 +347,10 @@ public:
   session_ptr find_session(std::string_view id) const;
   result<session_ptr> create_session(std::string_view user, completion done);
   status delete_session(std::string_view id, completion done);
+  // Ends every browser session of the user (a login that is over): a new cookie id, so no login
+  // cookie issued before works, and the sessions go with their OAuth tokens. The user's other
+  // tokens stay. Returns how many sessions ended.
+  result<std::size_t> end_user_sessions(std::string_view user, completion done);
 
   // ---- sharing -----------------------------------------------------------------------------
   std::vector<share_ptr> shares_of_server(std::string_view owner, std::string_view server) const;

@@ -30,6 +30,10 @@ struct principal {
   // Cookie credentials that failed the XSRF check: the 403 message (JupyterHub answers it rather
   // than "Missing or invalid credentials.").
   std::optional<std::string> xsrf_error;
+  // A user whose login the authenticator ended while this request was identified (refresh_user
+  // said false): the request is unauthenticated and the 403 says why.
+  std::optional<std::string> login_expired;
+  bool refreshed = false;  // this request already refreshed the user's login (at most once per request)
 
   bool authenticated() const { return kind != kind_t::none; }
   const rbac::scope_set& held() const;      // an empty set when unauthenticated

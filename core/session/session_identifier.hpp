@@ -5,6 +5,7 @@
 #include "core/http/request.hpp"
 #include "core/http/signed_value.hpp"
 #include "core/model/hub_model.hpp"
+#include "core/session/login_refresh.hpp"
 #include "core/session/permissions.hpp"
 #include "core/session/principal.hpp"
 
@@ -32,6 +33,7 @@ std::string login_cookie_name(const session_settings& s);
 struct browser_identity {
   model::user_ptr user;
   std::string session_id;  // "" when the browser has no (valid) session cookie
+  bool refreshed = false;  // this request already refreshed the user's login (at most once per request)
 };
 
 // The XSRF id the _xsrf cookie of this browser is bound to (session-bound once logged in).
@@ -63,6 +65,13 @@ public:
   // per activity_resolution, as JupyterHub does.
   void record_token_activity(const model::token& t, const model::user* owner) const;
 
+  // The login refresh (the authenticator's refresh_user), or null when the authenticator has none.
+  // Set once at start-up, before requests arrive.
+  login_refresh* refresher() const { return refresher_; }
+  void set_refresher(login_refresh* r) { refresher_ = r; }
+  // A user request whose login is due for a refresh (cheap: see login_refresh::due).
+  bool refresh_due(const model::user& u) const { return refresher_ && refresher_->due(u.name); }
+
 private:
   bool from_plugin(const http::request& req, principal& p) const;
   bool from_token(const http::request& req, principal& p) const;
@@ -72,6 +81,7 @@ private:
   const http::cookie_signer& signer_;
   session_settings settings_;
   mutable permission_cache permissions_;  // thread-safe; a cache, so usable from const lookups
+  login_refresh* refresher_ = nullptr;
 };
 
 }  // namespace hubd::core::session

@@ -339,7 +339,10 @@ json spawn_flow::spawner_context() const {
   in.environment = settings.environment;
   json env = json::object();
   for (const auto& [key, value] : build_env(in)) env[key] = value;
+  // JupyterHub's Spawner.auth_state_hook sees the decrypted auth_state at every start; here the
+  // context carries it, read after any refresh_pre_spawn refresh was committed.
   return {{"user", model::plugin_user_view(env_->deps.model, user)},
+          {"auth_state", model::plugin_auth_state(env_->deps.model, user, settings.enable_auth_state)},
           {"server_name", server},
           {"user_options", options_},
           {"state", json::object()},

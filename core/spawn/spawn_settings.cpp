@@ -103,6 +103,8 @@ spawn_settings spawn_settings_from_config(const json& config) {
   s.disable_user_config = boolean(sp, "disable_user_config", false);
   s.admin_access = boolean(jh, "admin_access", false);
   s.cookie_host_prefix_enabled = boolean(jh, "cookie_host_prefix_enabled", false);
+  if (auto a = config.find("Authenticator"); a != config.end() && a->is_object())
+    s.enable_auth_state = boolean(*a, "enable_auth_state", false);
   s.mem_limit = str(sp, "mem_limit");
   s.mem_guarantee = str(sp, "mem_guarantee");
   s.cpu_limit = number(sp, "cpu_limit", 0);

@@ -36,6 +36,7 @@ struct spawn_settings {
   bool disable_user_config = false;
   bool admin_access = false;
   bool cookie_host_prefix_enabled = false;
+  bool enable_auth_state = false;  // Authenticator.enable_auth_state: the context carries auth_state
   std::string mem_limit, mem_guarantee;
   double cpu_limit = 0, cpu_guarantee = 0;
 

@@ -368,6 +368,7 @@ struct login_run : std::enable_shared_from_this<login_run> {
     out.auth_model.erase("auth_state");  // secrets stay in the encrypted store only
     if (!out.user) return fail(500, "Login failed", "the user vanished during login");
     spdlog::info("login: user {} logged in", name);
+    if (auto* r = ctx.sessions.refresher()) r->logged_in(name);  // fresh credentials count as a refresh
     done(std::move(out));
   }
 };

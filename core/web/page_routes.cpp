@@ -40,6 +40,8 @@ std::string server_state(const model::server& s) {
 
 // ---- login / logout ------------------------------------------------------------------------
 
+constexpr std::string_view login_expired_notice = "Your login has expired. Please log in again.";
+
 nlohmann::json login_data(const web_context& ctx, std::string_view next, std::string_view username,
                           std::string_view error) {
   nlohmann::json d{{"page_title", "Sign in - hubd"}, {"next", next}, {"username", username}, {"login_error", error}};
@@ -81,7 +83,10 @@ void login_get(web_context& ctx, const request_ptr& req, responder res) {
       res(std::move(out));
     });
   }
-  res(render_page(ctx, *req, std::nullopt, "login", login_data(ctx, next, "", "")));
+  // Sent here because the authenticator ended the login (see logged_in): a fixed message, so the
+  // flag in the URL can say nothing else.
+  auto notice = req->query_arg("expired") ? std::string(login_expired_notice) : std::string();
+  res(render_page(ctx, *req, std::nullopt, "login", login_data(ctx, next, "", notice)));
 }
 
 void login_post(web_context& ctx, const request_ptr& req, responder res) {
@@ -159,10 +164,28 @@ void logout(web_context& ctx, const request_ptr& req, responder res) {
 
 using page_fn = std::function<void(web_context&, const request_ptr&, responder, const browser_identity&)>;
 
+// The login is over (refresh_user said false; its sessions are gone): a page goes to the login page
+// with a message, anything else gets the 403.
+http::response login_expired(web_context& ctx, const http::request& req, std::string_view user) {
+  if ((req.method != "GET" && req.method != "HEAD") || wants_json(ctx, req))
+    return error_page(ctx, req, 403, session::login_expired_message(user));
+  auto r = http::redirect_response(ctx.options.hub_prefix + "login?next=" + http::percent_encode(req.target) + "&expired=1");
+  clear_login_cookies(ctx, req, r);
+  return r;
+}
+
 http::handler logged_in(web_context& ctx, page_fn fn) {
   return [&ctx, fn = std::move(fn)](const request_ptr& req, responder res) {
     auto who = ctx.sessions.browser(*req);
     if (!who) return void(res(login_redirect(ctx, *req)));
+    // As every JupyterHub handler's get_current_user: a login last refreshed more than
+    // auth_refresh_age ago is refreshed before the page.
+    if (ctx.sessions.refresh_due(*who->user))
+      return ctx.sessions.refresher()->refresh(who->user->name, [&ctx, fn, req, res, who = *who](session::refresh_verdict v) mutable {
+        if (v == session::refresh_verdict::over) return void(res(login_expired(ctx, *req, who.user->name)));
+        who.refreshed = true;
+        fn(ctx, req, std::move(res), who);
+      });
     fn(ctx, req, std::move(res), *who);
   };
 }
@@ -263,14 +286,23 @@ std::string pending_url(const web_context& ctx, const server_target& t) {
 // (within about a second: the page shows the progress of a slow spawn). `?next=` goes along, as in
 // JupyterHub. A spawn that failed within that second shows its error instead.
 void start_and_redirect(web_context& ctx, const request_ptr& req, responder res, const server_target& t,
-                        nlohmann::json options) {
+                        nlohmann::json options, const browser_identity& who) {
   if (!ctx.spawn.start) return void(res(error_page(ctx, *req, 503, "Starting servers is not available")));
   auto target = pending_url(ctx, t);
   if (auto next = safe_next(ctx, *req, req->query_arg("next").value_or("")); !next.empty())
     target += "?next=" + http::percent_encode(next);
-  ctx.spawn.start(t.user, t.server, std::move(options), [&ctx, req, res, target](int status, std::string message) {
-    if (status >= 400) return void(res(error_page(ctx, *req, status, message)));
-    res(http::redirect_response(target));
+  auto start = [&ctx, req, res, target, t, options = std::move(options)]() {
+    ctx.spawn.start(t.user, t.server, options, [&ctx, req, res, target](int status, std::string message) {
+      if (status >= 400) return void(res(error_page(ctx, *req, status, message)));
+      res(http::redirect_response(target));
+    });
+  };
+  // Authenticator.refresh_pre_spawn: the spawner gets a login that was just refreshed.
+  auto* r = ctx.sessions.refresher();
+  if (!r || !r->settings().refresh_pre_spawn || (who.refreshed && who.user->name == t.user)) return start();
+  r->refresh(t.user, [&ctx, req, res, start, user = t.user](session::refresh_verdict v) {
+    if (v == session::refresh_verdict::over) return void(res(error_page(ctx, *req, 403, session::login_expired_message(user))));
+    start();
   });
 }
 
@@ -297,7 +329,7 @@ void spawn_page(web_context& ctx, const request_ptr& req, responder res, const b
                      {"spawn_url", req->path}};
     return void(res(render_page(ctx, *req, who, "spawn", std::move(d))));
   }
-  start_and_redirect(ctx, req, std::move(res), *t, std::move(options));
+  start_and_redirect(ctx, req, std::move(res), *t, std::move(options), who);
 }
 
 // The options form's submit (JupyterHub's SpawnHandler.post): every field is a list of its values,
@@ -318,7 +350,7 @@ void spawn_post(web_context& ctx, const request_ptr& req, responder res, const b
   nlohmann::json options = nlohmann::json::object();
   for (const auto& [k, v] : *form)
     if (k != "_xsrf") options[k].push_back(v);
-  start_and_redirect(ctx, req, std::move(res), *t, std::move(options));
+  start_and_redirect(ctx, req, std::move(res), *t, std::move(options), who);
 }
 
 void spawn_pending(web_context& ctx, const request_ptr& req, responder res, const browser_identity& who) {

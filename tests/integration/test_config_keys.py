@@ -134,8 +134,12 @@ KEYS = {
     "Authenticator.delete_invalid_users": "here:test_delete_invalid_users",
     "Authenticator.username_pattern": "here:test_hub_a_logins",
     "Authenticator.username_map": "here:test_hub_a_logins",
-    "Authenticator.refresh_pre_spawn": "refused",
-    "Authenticator.auth_refresh_age": "refused",
+    "Authenticator.refresh_pre_spawn": ref("tests/integration/test_auth_refresh.py",
+                                           "test_a_login_that_is_over_ends_the_sessions_and_refuses_api_and_spawn"),
+    "Authenticator.refresh_pre_stop": ref("tests/integration/test_auth_refresh.py",
+                                          "test_refresh_pre_spawn_and_pre_stop_and_the_spawner_sees_auth_state"),
+    "Authenticator.auth_refresh_age": ref("tests/integration/test_auth_refresh.py",
+                                          "test_page_request_refreshes_after_auth_refresh_age_and_not_before"),
     # Spawner: one spawn of a server that reports its environment
     **{f"Spawner.{k}": "here:test_user_redirect_limit_and_spawner_keys" for k in (
         "cmd", "args", "environment", "env_keep", "default_url", "notebook_dir", "ip", "port", "debug",
@@ -193,8 +197,6 @@ def check_config(text):
 
 
 @pytest.mark.parametrize("section,key,value", [
-    ("Authenticator", "refresh_pre_spawn", "true"),
-    ("Authenticator", "auth_refresh_age", "60"),
     ("JupyterHub", "authenticate_prometheus", "false"),
 ])
 def test_not_supported_yet(section, key, value):

@@ -96,15 +96,23 @@ TEST_CASE("the generated default config loads back unchanged") {
 }
 
 TEST_CASE("keys whose feature hubd lacks are refused naming key and line") {
-  CHECK(error_of("[Authenticator]\nrefresh_pre_spawn = true\n") ==
-        "hub.toml:2: Authenticator.refresh_pre_spawn: not supported yet by hubd");
-  CHECK(error_of("[Authenticator]\n\nauth_refresh_age = 300\n") ==
-        "hub.toml:3: Authenticator.auth_refresh_age: not supported yet by hubd");
   CHECK(error_of("[JupyterHub]\nauthenticate_prometheus = false\n") ==
         "hub.toml:2: JupyterHub.authenticate_prometheus: not supported yet by hubd");
   auto text = hubd::core::app::generate_default_config();
-  CHECK(text.find("# refresh_pre_spawn: not supported yet by hubd") != std::string::npos);
-  CHECK(text.find("refresh_pre_spawn = ") == std::string::npos);
+  CHECK(text.find("# authenticate_prometheus: not supported yet by hubd") != std::string::npos);
+  CHECK(text.find("authenticate_prometheus = ") == std::string::npos);
+}
+
+TEST_CASE("the refresh keys take JupyterHub's defaults and refuse a negative age naming key and line") {
+  auto cfg = load_config_text("", "hub.toml");
+  CHECK(cfg.get("Authenticator", "auth_refresh_age") == 300);
+  CHECK(cfg.get("Authenticator", "refresh_pre_spawn") == false);
+  CHECK(cfg.get("Authenticator", "refresh_pre_stop") == false);
+  CHECK(error_of("[Authenticator]\n\nauth_refresh_age = -5\n") ==
+        "hub.toml:3: Authenticator.auth_refresh_age: must be 0 (never refresh by age) or a number of seconds");
+  CHECK(error_of("[Authenticator]\nrefresh_pre_stop = \"yes\"\n") ==
+        "hub.toml:2: Authenticator.refresh_pre_stop: must be true or false");
+  CHECK(load_config_text("[Authenticator]\nauth_refresh_age = 0\n", "hub.toml").get("Authenticator", "auth_refresh_age") == 0);
 }
 
 TEST_CASE("JupyterHub class names become hubd plugin names, or are refused naming the hubd equivalent") {
