@@ -66,8 +66,8 @@ build() {
 # Unit tests, then the integration and security tests (each starts hubd from build-tsan), under
 # ThreadSanitizer. A report stops the process that found it (halt_on_error) and lands in
 # build-tsan/tsan-reports/ rather than in a test's captured output; any report fails the command.
-# Not here: the install tests, `dev.sh run` and the out-of-tree plugin build, which start no hub of
-# this folder, and the browser tests.
+# Not here: the install tests, `dev.sh run`, the out-of-tree plugin build and the OpenID testbed
+# self-test, which start no hub of this folder, and the browser tests.
 tsan_tests() {
   local reports="$root/build-tsan/tsan-reports" status=0
   rm -rf "$reports" && mkdir -p "$reports"
@@ -78,7 +78,7 @@ tsan_tests() {
     export HUBD_BUILD_DIR="$root/build-tsan"
     failed=0
     ctest --output-on-failure -L unit -j "$(nproc)" || failed=1
-    ctest --output-on-failure -L 'integration|security' -E '^(install_|dev_run_|plugin_out_of_tree)' -j "$(nproc)" || failed=1
+    ctest --output-on-failure -L 'integration|security' -E '^(install_|dev_run_|plugin_out_of_tree|oidc_testbed)' -j "$(nproc)" || failed=1
     exit "$failed"
   ) || status=$?
   if [ -n "$(ls -A "$reports")" ]; then
