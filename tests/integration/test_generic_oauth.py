@@ -35,7 +35,7 @@ def some_provider_runs():
                     returncode=77)
 
 
-def hub_config(issuer, extra=""):
+def hub_config(issuer, extra="", auth_extra=""):
     return f"""
 [JupyterHub]
 authenticator_class = "generic-oauth"
@@ -43,6 +43,7 @@ authenticator_class = "generic-oauth"
 [Authenticator]
 manage_groups = true
 enable_auth_state = true
+{auth_extra}
 
 [[JupyterHub.services]]
 name = "admin-svc"
@@ -89,10 +90,10 @@ class Bed:
         return r.json()
 
 
-def start_bed(kind, workdir, extra="", **provider_options):
+def start_bed(kind, workdir, extra="", auth_extra="", **provider_options):
     op = start_provider(kind, os.path.join(workdir, "op"), [PLACEHOLDER], **provider_options)
     os.makedirs(os.path.join(workdir, "hub"), exist_ok=True)
-    hub = HubProcess(hub_config(op.issuer, extra), env={"JUPYTERHUB_CRYPT_KEY": CRYPT_KEY},
+    hub = HubProcess(hub_config(op.issuer, extra, auth_extra), env={"JUPYTERHUB_CRYPT_KEY": CRYPT_KEY},
                      workdir=os.path.join(workdir, "hub"))
     try:
         hub.start()
