@@ -136,7 +136,6 @@ bool init(const hubd_host* host, hubd_sink* err) noexcept {
   }
   return true;
 }
-// libcurl's global clean-up is left out: pool threads may still hold their easy handles.
 void deinit() noexcept { g_host = nullptr; }
 
 const hubd_plugin_entry entry = {sizeof(hubd_plugin_entry), HUBD_ABI_MAJOR, HUBD_ABI_MINOR, "generic_oauth", "1.0.0",

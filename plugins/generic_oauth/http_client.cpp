@@ -32,7 +32,6 @@ struct thread_handle {
 }  // namespace
 
 bool http_global_init() { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
-void http_global_cleanup() { curl_global_cleanup(); }
 
 http_response http_fetch(const http_request& req) {
   thread_local thread_handle handle;
