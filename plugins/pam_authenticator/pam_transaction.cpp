@@ -81,8 +81,10 @@ int converse(int n, const pam_message** msgs, pam_response** out, void* data) no
   return PAM_SUCCESS;
 }
 
-void record_delay(int, unsigned usec, void* data) noexcept {
-  if (auto* st = static_cast<conversation_state*>(data)) st->delay_usec = usec;
+// Linux-PAM calls it after every pam_authenticate, also a successful one: only a failure's delay counts.
+void record_delay(int status, unsigned usec, void* data) noexcept {
+  auto* st = static_cast<conversation_state*>(data);
+  if (st && status != PAM_SUCCESS) st->delay_usec = usec;
 }
 
 class transaction {

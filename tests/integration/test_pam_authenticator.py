@@ -33,6 +33,8 @@ USERS = {
     "outsider": (f"hp{SUFFIX}o", f"pw-{secrets.token_hex(6)}", []),
     "named": (f"hp{SUFFIX}n", f"pw-{secrets.token_hex(6)}", []),  # not in a group, in allowed_users
     "locked": (f"hp{SUFFIX}l", f"pw-{secrets.token_hex(6)}", ["-G", ALLOWED]),
+    "expired": (f"hp{SUFFIX}e", f"pw-{secrets.token_hex(6)}", ["-G", ALLOWED]),  # chage -E 0: account expired
+    "stale": (f"hp{SUFFIX}s", f"pw-{secrets.token_hex(6)}", ["-G", ALLOWED]),  # chage -d 0: must change password
     # Upper case is outside Debian's default name rule, but an account can have it (pam_normalize_username).
     "capital": (f"Hp{SUFFIX}C", f"pw-{secrets.token_hex(6)}", ["--badname", "-G", ALLOWED]),
 }
@@ -78,7 +80,8 @@ def remove_accounts():
 def accounts():
     if os.geteuid() != 0:
         pytest.exit("SKIPPED: creating system accounts and reading /etc/shadow needs root", returncode=SKIP_CODE)
-    missing = [t for t in ("useradd", "userdel", "chpasswd", "groupadd", "groupdel", "passwd") if not shutil.which(t)]
+    missing = [t for t in ("useradd", "userdel", "chpasswd", "groupadd", "groupdel", "passwd", "chage")
+               if not shutil.which(t)]
     if missing or not os.path.exists("/etc/pam.d/login"):
         pytest.exit(f"SKIPPED: needs the shadow tools and Debian's /etc/pam.d/login (missing: {missing})",
                     returncode=SKIP_CODE)
@@ -89,6 +92,8 @@ def accounts():
             sh("useradd", "-m", "-s", "/bin/sh", *extra, name)
         sh("chpasswd", input="".join(f"{n}:{p}\n" for n, p, _ in USERS.values()))
         sh("passwd", "-l", USERS["locked"][0])
+        sh("chage", "-E", "0", USERS["expired"][0])
+        sh("chage", "-d", "0", USERS["stale"][0])
         yield USERS
     finally:
         remove_accounts()
@@ -176,6 +181,21 @@ def test_locked_account_is_refused(hub):
     s, r = login(hub, name, password)
     assert r.status_code == 403
     assert "Invalid username or password" in page_message(r)
+    assert admin(hub, "GET", f"/users/{name}").status_code == 404
+
+
+@pytest.mark.parametrize("role, shown", [
+    # Debian's common-account turns pam_unix's "account expired" into pam_deny's refusal.
+    ("expired", "Your account may not log in here. Ask the hub's administrator."),
+    ("stale", "Your password has expired. Change it (for example with passwd over ssh), then log in again."),
+])
+def test_check_account_refuses_after_the_right_password(hub, role, shown):
+    # check_account (pam_acct_mgmt): the password is right, so the page may say why the account may not log in.
+    name, password, _ = USERS[role]
+    s, r = login(hub, name, password)
+    assert r.status_code == 403
+    assert shown in page_message(r)
+    assert f"pam: PAM account check failed for '{name}' (service 'login')" in hub.log()
     assert admin(hub, "GET", f"/users/{name}").status_code == 404
 
 
