@@ -285,11 +285,24 @@ void token(oauth_context& ctx, const request_ptr& req, responder res) {
   spdlog::info("oauth: issued an access token to client {} for user {}", client_id, user->name);
 }
 
+// A browser whose login is due for a refresh (auth_refresh_age) is refreshed before it may authorize
+// a client. A login that is over has lost its sessions by then, so the handler finds no browser and
+// sends it to log in again.
+http::handler refreshed(oauth_context& ctx, void (*handler)(oauth_context&, const request_ptr&, responder)) {
+  return [&ctx, handler](const request_ptr& req, responder res) {
+    if (auto who = ctx.sessions.browser(*req); who && ctx.sessions.refresh_due(*who->user))
+      return ctx.sessions.refresher()->refresh(who->user->name, [&ctx, handler, req, res](session::refresh_verdict) {
+        handler(ctx, req, res);
+      });
+    handler(ctx, req, std::move(res));
+  };
+}
+
 }  // namespace
 
 void register_oauth_routes(http::router& router, oauth_context& ctx) {
-  router.add("GET", "/hub/api/oauth2/authorize", [&ctx](const request_ptr& req, responder res) { authorize_get(ctx, req, std::move(res)); });
-  router.add("POST", "/hub/api/oauth2/authorize", [&ctx](const request_ptr& req, responder res) { authorize_post(ctx, req, std::move(res)); });
+  router.add("GET", "/hub/api/oauth2/authorize", refreshed(ctx, authorize_get));
+  router.add("POST", "/hub/api/oauth2/authorize", refreshed(ctx, authorize_post));
   router.add("POST", "/hub/api/oauth2/token", [&ctx](const request_ptr& req, responder res) { token(ctx, req, std::move(res)); });
 }
 

@@ -202,6 +202,18 @@ def test_the_spawn_page_refuses_a_spawn_once_the_login_is_over(hub):
     assert s.get(hub.url + "hub/home", allow_redirects=False).status_code == 302
 
 
+def test_the_oauth_provider_refreshes_a_due_login_before_authorizing(hub):
+    t0 = time.monotonic()
+    s = logged_in(hub.url, "oauth-user")
+    set_state(hub, "oauth-user", {"refresh": "over"})
+    # Any request now would refresh; the authorize request must be the one that does.
+    wait_until(lambda: time.monotonic() - t0 > AGE + 0.2, AGE + 5, "auth_refresh_age to pass")
+    r = s.get(hub.url + "hub/api/oauth2/authorize?client_id=no-such-client&response_type=code", allow_redirects=False)
+    # The login ended before the client was looked at: log in again (not "Invalid client_id").
+    assert r.status_code == 302 and "/hub/login" in r.headers["Location"], (r.status_code, r.text[:200])
+    assert len(calls(hub, "oauth-user", "refresh_user")) == 1
+
+
 def test_a_transient_failure_keeps_the_login_and_is_asked_again_later(hub):
     s = logged_in(hub.url, "flaky-user")
     set_state(hub, "flaky-user", {"refresh": "transient"})
@@ -258,6 +270,7 @@ def test_refresh_pre_spawn_and_pre_stop_and_the_spawner_sees_auth_state(hub):
     r = hub.api("DELETE", "/users/spawn-user/server", token=ADMIN)
     assert r.status_code in (202, 204), r.text
     wait_until(lambda: len(calls(hub, None, "stop")) > n_stops, 20, "the spawner's stop")
+    assert calls(hub, None, "stop")[-1]["auth_state"] == {"refresh": "over"}  # the stop input carries it too
     assert len(calls(hub, "spawn-user", "refresh_user")) == refreshes + 1
     assert "user spawn-user may have stale auth info; stopping the default server anyway" in hub.log()
 
