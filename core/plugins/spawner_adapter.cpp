@@ -52,8 +52,9 @@ void spawner_adapter::start(json ctx, progress_callback progress, op_callback do
                   },
                   std::move(progress), timeout);
 }
-void spawner_adapter::stop(bool now, op_callback done, std::optional<std::chrono::milliseconds> timeout) {
-  detail::call_op(inst_, "stop", inst_->plugin().spawner.stop, json{{"now", now}}, {}, std::move(done), {}, timeout);
+void spawner_adapter::stop(bool now, op_callback done, std::optional<std::chrono::milliseconds> timeout, json auth_state) {
+  detail::call_op(inst_, "stop", inst_->plugin().spawner.stop, json{{"now", now}, {"auth_state", std::move(auth_state)}}, {},
+                  std::move(done), {}, timeout);
 }
 void spawner_adapter::poll(op_callback done) {
   detail::call_op(inst_, "poll", inst_->plugin().spawner.poll, json::object(), check_poll, std::move(done));

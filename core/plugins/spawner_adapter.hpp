@@ -29,7 +29,10 @@ public:
   // ({"progress": n, "message": ...}); done gets {"url": ...}. timeout: Spawner.start_timeout.
   void start(nlohmann::json ctx, progress_callback progress, op_callback done,
              std::optional<std::chrono::milliseconds> timeout = std::nullopt);
-  void stop(bool now, op_callback done, std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  // auth_state: the user's (null without enable_auth_state), for a spawner that acts with the user's
+  // token when it stops (Authenticator.refresh_pre_stop refreshed it just before).
+  void stop(bool now, op_callback done, std::optional<std::chrono::milliseconds> timeout = std::nullopt,
+            nlohmann::json auth_state = nullptr);
   // value: {"running": true} or {"exit_status": n}
   void poll(op_callback done);
   void options_form(nlohmann::json ctx, op_callback done);        // value: {"html": ...}

@@ -512,7 +512,7 @@ void spawn_flow::stop_process(bool now, std::chrono::milliseconds timeout) {
       [self](plugins::op_result r) {
         self->post(event::stopped(r.ok(), r.ok() ? "" : r.user_message() + " (" + std::string(plugins::to_string(r.status)) + ")"));
       },
-      timeout);
+      timeout, model::plugin_auth_state(env_->deps.model, key_.first, env_->settings.enable_auth_state));
 }
 
 // post_stop hooks: errors are only logged (a stop already happened; nothing to undo).

@@ -27,7 +27,8 @@ typedef struct hubd_spawner_vtbl {
    * start: input spawner context; 0..n host->progress events, then complete HUBD_OK with
    *   {"url": "http://127.0.0.1:PORT"} or HUBD_FAILED with {"status_code", "message", ...}. Required. */
   hubd_op_fn start;
-  /* stop: input {"now": bool}; result ignored. Required. */
+  /* stop: input {"now": bool, "auth_state": {}|null} (the user's, as in the start context); result
+   *   ignored. Required. */
   hubd_op_fn stop;
   /* poll: input {}; result {"running": true} or {"exit_status": int}. Required. */
   hubd_op_fn poll;
