@@ -136,7 +136,10 @@ bool init(const hubd_host* host, hubd_sink* err) noexcept {
   }
   return true;
 }
-void deinit() noexcept { g_host = nullptr; }
+void deinit() noexcept {
+  generic_oauth::http_global_cleanup();
+  g_host = nullptr;
+}
 
 const hubd_plugin_entry entry = {sizeof(hubd_plugin_entry), HUBD_ABI_MAJOR, HUBD_ABI_MINOR, "generic_oauth", "1.0.0",
                                  &init, &deinit, 1, plugin_list};

@@ -2,6 +2,10 @@
 
 #include <curl/curl.h>
 
+#include <memory>
+#include <mutex>
+#include <vector>
+
 namespace generic_oauth {
 namespace {
 
@@ -21,22 +25,53 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
-// One easy handle per pool thread: curl keeps its connections to the provider alive between logins.
-struct thread_handle {
-  CURL* curl = curl_easy_init();
-  ~thread_handle() {
-    if (curl) curl_easy_cleanup(curl);
+// Easy handles are reused, so curl keeps its connections to the provider alive between logins. They
+// live in the plugin's own list rather than in thread_local storage: the library is unloaded after
+// deinit, while hubd's pool threads may live on.
+std::mutex idle_mutex;
+std::vector<CURL*> idle;
+constexpr std::size_t max_idle = 16;
+
+CURL* acquire() {
+  {
+    std::lock_guard lock(idle_mutex);
+    if (!idle.empty()) {
+      CURL* c = idle.back();
+      idle.pop_back();
+      return c;
+    }
   }
-};
+  return curl_easy_init();
+}
+
+void release(CURL* c) {
+  {
+    std::lock_guard lock(idle_mutex);
+    if (idle.size() < max_idle) {
+      idle.push_back(c);
+      return;
+    }
+  }
+  curl_easy_cleanup(c);
+}
 
 }  // namespace
 
 bool http_global_init() { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
 
+void http_global_cleanup() {
+  {
+    std::lock_guard lock(idle_mutex);
+    for (CURL* c : idle) curl_easy_cleanup(c);
+    idle.clear();
+  }
+  curl_global_cleanup();
+}
+
 http_response http_fetch(const http_request& req) {
-  thread_local thread_handle handle;
   http_response out;
-  CURL* c = handle.curl;
+  std::unique_ptr<CURL, void (*)(CURL*)> handle(acquire(), &release);
+  CURL* c = handle.get();
   if (!c) {
     out.error = "libcurl could not be initialised";
     return out;

@@ -28,9 +28,10 @@ struct http_response {
 
 inline constexpr std::size_t max_response_body = 1 << 20;  // 1 MiB: discovery, JWKS and tokens are small
 
-// Call once, at plugin init (libcurl's global set-up is not thread-safe). There is no clean-up:
-// pool threads may still hold their easy handles when the plugin is deinitialised.
+// At plugin init and deinit (libcurl's global set-up is not thread-safe). Clean-up frees the idle
+// connections too; hubd calls deinit only when no op is outstanding, so none is in use then.
 bool http_global_init();
+void http_global_cleanup();
 
 http_response http_fetch(const http_request& req);
 
