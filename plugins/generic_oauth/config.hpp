@@ -24,7 +24,7 @@ struct settings {
   std::string auth_state_groups_key = "oauth_user.groups";  // dotted path into auth_state
   std::set<std::string> allowed_groups;
   std::set<std::string> admin_groups;
-  std::string login_service = "OAuth 2.0";
+  std::string login_service;  // checked here; the hub reads it from the table for the login button
   std::string logout_redirect_url;
   bool basic_auth = false;
   std::map<std::string, std::string> token_params;

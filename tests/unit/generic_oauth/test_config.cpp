@@ -16,7 +16,7 @@ TEST_CASE("defaults follow GenericOAuthenticator", "[generic_oauth][config]") {
   CHECK(s.issuer == "https://id.example.org/realms/hub");  // trailing slash dropped, path kept
   CHECK(s.username_claim == "username");
   CHECK(s.auth_state_groups_key == "oauth_user.groups");
-  CHECK(s.login_service == "OAuth 2.0");
+  CHECK(s.login_service.empty());  // the hub's button then reads "Sign in"
   CHECK(s.enable_pkce);
   CHECK(s.validate_server_cert);
   CHECK_FALSE(s.basic_auth);
