@@ -136,3 +136,22 @@ def test_rotation_with_concurrent_requests_keeps_the_session(rotating):
     assert "(the refresh token rotated)" in b.hub.log()
     assert "the provider refused to refresh the tokens of alice" not in b.hub.log()
     assert home(b, s).status_code == 200
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_expired_refresh_token_ends_the_login(kind, tmp_path):
+    if unavailable_reason(kind):
+        pytest.skip(unavailable_reason(kind))
+    b = start_bed(kind, str(tmp_path), auth_extra=REFRESH, at_ttl=1, rt_ttl=3)
+    try:
+        s, r = b.login("alice")
+        assert r.status_code == 302
+
+        def sent_to_login():
+            r = home(b, s)
+            return r if r.status_code == 302 else None
+        r = wait_until(sent_to_login, 20, "the login to end with its refresh token")
+        assert "expired=1" in r.headers["Location"]
+        assert "oauth: the provider refused to refresh the tokens of alice (HTTP 400" in b.hub.log()
+    finally:
+        stop_bed(b)
