@@ -1,5 +1,7 @@
 #include "core/app/logging.hpp"
 
+#include "core/app/log_line.hpp"
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -18,7 +20,7 @@ bool setup_logging(std::string_view level) {
   auto logger = spdlog::stderr_color_mt("hubd");
   spdlog::set_default_logger(logger);
   // %L is one letter (I, W, E, ...) as JupyterHub's log lines have.
-  spdlog::set_pattern("[%L %Y-%m-%d %H:%M:%S.%e %n] %v");
+  spdlog::set_formatter(std::make_unique<log_line_formatter>("[%L %Y-%m-%d %H:%M:%S.%e %n] %v"));
   spdlog::set_level(lvl);
   spdlog::flush_on(spdlog::level::info);
   return true;

@@ -9,6 +9,21 @@
 namespace hubd::core::http {
 
 namespace {
+// A URL longer than this is cut in the access log, so that one request cannot add more than a few
+// kilobytes to the log and the status, principal and duration stay on the line.
+constexpr std::size_t max_logged_target_bytes = 1024;
+
+void append_bounded_target(std::string_view target, std::string& out) {
+  const std::size_t start = out.size();
+  append_redacted_target(target, out);
+  if (out.size() - start <= max_logged_target_bytes) return;
+  std::size_t cut = start + max_logged_target_bytes;
+  while (cut > start && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;  // UTF-8 boundary
+  const std::size_t dropped = out.size() - cut;
+  out.resize(cut);
+  out += "...[" + std::to_string(dropped) + " bytes cut]";
+}
+
 bool is_quiet_path(std::string_view path) {
   auto ends_with = [&](std::string_view s) {
     return path.size() >= s.size() && path.substr(path.size() - s.size()) == s;
@@ -26,10 +41,10 @@ void log_access(const request& req, int status, double duration_ms, std::string_
   if (!spdlog::should_log(level)) return;
   thread_local std::string target;
   target.clear();
-  append_redacted_target(req.target, target);
+  append_bounded_target(req.target, target);
   if (!location.empty()) {
     target.append(" -> ");
-    append_redacted_target(location, target);
+    append_bounded_target(location, target);
   }
   spdlog::log(level, "{} {} {} ({}@{}) {:.2f}ms", status, req.method, target, req.principal, req.remote_addr,
               duration_ms);
