@@ -43,6 +43,7 @@ async function fetchWithTimeout(url, init = {}, timeoutMs = 10000) {
 }
 
 const tomlStr = (v) => JSON.stringify(String(v));
+const SETPRIV = "/usr/bin/setpriv";
 
 const liveHubs = new Set();
 // A test killed from outside (CTest's timeout, ^C) still takes its hub down with it.
@@ -83,8 +84,11 @@ async function startHub({ buildDir, jupyterhub = "", config = "", baseUrl = "/",
   const logPath = path.join(workdir, "hubd.log");
   const logFd = fs.openSync(logPath, "a");
   const portsFile = path.join(workdir, "hubd.ports");
-  const proc = spawn(hubd, ["--config", configPath, "--ports-file", portsFile],
-                     { cwd: workdir, stdio: ["ignore", logFd, logFd] });
+  // A test killed outright (SIGKILL, as CTest's timeout does) runs no exit handler: the parent-death
+  // signal then ends hubd instead of leaving it to PID 1. setpriv execs hubd, so the PID is hubd's.
+  const argv = [hubd, "--config", configPath, "--ports-file", portsFile];
+  const [command, ...args] = fs.existsSync(SETPRIV) ? [SETPRIV, "--pdeathsig", "TERM", "--", ...argv] : argv;
+  const proc = spawn(command, args, { cwd: workdir, stdio: ["ignore", logFd, logFd] });
   fs.closeSync(logFd);
   liveHubs.add(proc);
   let exited = null;
