@@ -260,18 +260,17 @@ answer oauth_authenticator::callback(const json& request) {
     log_(HUBD_LOG_WARNING, "oauth: refused a callback whose state does not match the browser's state cookie");
     return fail(400, "OAuth state mismatch");
   }
-  // RFC 9207: a provider that names itself in the callback must be the one we sent the person to.
-  if (query.count("iss") && !settings_.issuer.empty() && query["iss"] != settings_.issuer) {
-    log_(HUBD_LOG_WARNING, "oauth: refused a callback from issuer '" + query["iss"].substr(0, 200) + "'");
-    return fail(400, "OAuth callback from an unexpected issuer");
-  }
-
   budget b;
   std::string why;
   auto ep = provider_.get_endpoints(b, why);
   if (!ep) {
     log_(HUBD_LOG_ERROR, "oauth: login cannot finish: " + why);
     return fail(503, "The identity provider cannot be reached right now; please try again later.");
+  }
+  // RFC 9207: a provider that names itself in the callback must be the one we sent the person to.
+  if (query.count("iss") && !ep->issuer.empty() && query["iss"] != ep->issuer) {
+    log_(HUBD_LOG_WARNING, "oauth: refused a callback from issuer '" + query["iss"].substr(0, 200) + "'");
+    return fail(400, "OAuth callback from an unexpected issuer");
   }
   std::map<std::string, std::string> fields = settings_.token_params;
   fields["grant_type"] = "authorization_code";

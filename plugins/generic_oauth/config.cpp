@@ -100,13 +100,7 @@ parsed_settings parse_settings(const json& config) {
       {"validate_server_cert", [&](auto& k, auto& v) { return r.boolean(k, v, s.validate_server_cert); }},
       {"enable_pkce", [&](auto& k, auto& v) { return r.boolean(k, v, s.enable_pkce); }},
       {"issuer",
-       [&](auto& k, auto& v) {
-         if (!r.url(k, v, s.issuer)) return false;
-         // Discovery appends /.well-known/...; the issuer itself has no trailing slash (the id_token's
-         // iss must equal it exactly).
-         while (!s.issuer.empty() && s.issuer.back() == '/') s.issuer.pop_back();
-         return true;
-       }},
+       [&](auto& k, auto& v) { return r.url(k, v, s.issuer); }},
   };
   if (config.is_object()) {
     for (const auto& [key, value] : config.items()) {

@@ -45,7 +45,7 @@ std::string describe_answer(const http_response& r) {
 
 provider::provider(const settings& s, log_fn log) : settings_(s), log_(std::move(log)) {
   if (settings_.issuer.empty()) {
-    discovered_ = endpoints{settings_.authorize_url, settings_.token_url, settings_.userdata_url, "", ""};
+    discovered_ = endpoints{settings_.authorize_url, settings_.token_url, settings_.userdata_url, "", "", ""};
   }
 }
 
@@ -68,7 +68,12 @@ std::optional<endpoints> provider::get_endpoints(const budget& b, std::string& w
     std::lock_guard lock(mutex_);
     if (discovered_) return discovered_;
   }
-  std::string url = settings_.issuer + "/.well-known/openid-configuration";
+  // Discovery 4.1: any trailing slash of the issuer goes before the well-known path is appended.
+  auto unslashed = [](std::string s) {
+    while (!s.empty() && s.back() == '/') s.pop_back();
+    return s;
+  };
+  std::string url = unslashed(settings_.issuer) + "/.well-known/openid-configuration";
   http_request req;
   req.url = url;
   req.headers = {"Accept: application/json"};
@@ -82,8 +87,9 @@ std::optional<endpoints> provider::get_endpoints(const budget& b, std::string& w
     why = "discovery at " + url + " did not answer a JSON object";
     return std::nullopt;
   }
-  // OpenID Connect Discovery 4.3: the document's issuer must be the one we asked.
-  if (string_of(doc, "issuer") != settings_.issuer) {
+  // Discovery 4.3: the document's issuer must be the one we asked (a trailing slash typed or left
+  // out in the config aside); from then on, the document's spelling is what iss must equal.
+  if (string_of(doc, "issuer").empty() || unslashed(string_of(doc, "issuer")) != unslashed(settings_.issuer)) {
     why = "discovery at " + url + " names the issuer '" + string_of(doc, "issuer").substr(0, 200) + "', not '" +
           settings_.issuer + "'";
     return std::nullopt;
@@ -94,6 +100,7 @@ std::optional<endpoints> provider::get_endpoints(const budget& b, std::string& w
   e.userinfo = settings_.userdata_url.empty() ? string_of(doc, "userinfo_endpoint") : settings_.userdata_url;
   e.jwks = string_of(doc, "jwks_uri");
   e.revocation = string_of(doc, "revocation_endpoint");
+  e.issuer = string_of(doc, "issuer");
   if (e.authorize.empty() || e.token.empty() || e.jwks.empty()) {
     why = "discovery at " + url + " lacks authorization_endpoint, token_endpoint or jwks_uri";
     return std::nullopt;
@@ -126,6 +133,10 @@ std::optional<json> provider::fetch_jwks(const std::string& uri, const budget& b
 id_token_result provider::verify_id_token(const std::string& jwks_uri, const std::string& token,
                                           const std::optional<std::string>& nonce, const budget& b) {
   id_token_expectations expect{settings_.issuer, settings_.client_id, nonce, unix_now(), 10};
+  {
+    std::lock_guard lock(mutex_);
+    if (discovered_ && !discovered_->issuer.empty()) expect.issuer = discovered_->issuer;
+  }
   json keys;
   {
     std::lock_guard lock(mutex_);

@@ -36,6 +36,7 @@ private:
 
 struct endpoints {
   std::string authorize, token, userinfo, jwks, revocation;
+  std::string issuer;  // as the discovery document spells it: what iss must equal
 };
 
 struct fetch_result {

@@ -13,7 +13,7 @@ TEST_CASE("defaults follow GenericOAuthenticator", "[generic_oauth][config]") {
   auto p = parse_settings(minimal());
   REQUIRE(p.value);
   const auto& s = *p.value;
-  CHECK(s.issuer == "https://id.example.org/realms/hub");  // trailing slash dropped, path kept
+  CHECK(s.issuer == "https://id.example.org/realms/hub/");  // as typed; discovery drops the slash
   CHECK(s.username_claim == "username");
   CHECK(s.auth_state_groups_key == "oauth_user.groups");
   CHECK(s.login_service.empty());  // the hub's button then reads "Sign in"
