@@ -20,13 +20,7 @@ http::handler make_handler(api_context& ctx, api_handler h) {
     }
   };
   return [&ctx, run](const http::request_ptr& req, http::responder res) {
-    principal who;
-    try {
-      who = ctx.sessions.identify(*req);
-    } catch (const std::exception& e) {
-      spdlog::error("api: handler for {} {} failed: {}", req->method, req->path, e.what());
-      return void(res(http::error_response(500)));
-    }
+    principal who = ctx.sessions.identify(*req);  // never throws
     // Browser and token requests alike (JupyterHub's get_current_user): a login last refreshed
     // more than auth_refresh_age ago is refreshed first; the handler runs once that is settled.
     if (who.user && ctx.sessions.refresh_due(*who.user))
