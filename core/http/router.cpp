@@ -114,6 +114,8 @@ void router::add_standard_headers(const request& req, response& r) const {
     bool html = type && type->substr(0, 9) == "text/html";
     r.headers.emplace_back("Content-Security-Policy", is_api_path(req.path) && !html ? api_csp_ : csp_);
   }
+  // A body is what its Content-Type says: a user's upload served as text cannot run as a script.
+  if (!r.has_header("X-Content-Type-Options")) r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   if (!r.has_header("Access-Control-Allow-Headers"))
     r.headers.emplace_back("Access-Control-Allow-Headers", "accept, content-type, authorization");
   for (const auto& [k, v] : options_.extra_headers) {

@@ -68,6 +68,9 @@ std::string xsrf_set_cookie(std::string_view token, std::string_view cookie_path
   cookie_options o;
   o.path = std::string(cookie_path);
   o.secure = secure;
+  // As the login cookies: no page script reads it (pages carry the token in their forms and data).
+  o.http_only = true;
+  o.same_site = "Lax";
   if (!authenticated) o.max_age = std::chrono::seconds(3600);
   return set_cookie_header(xsrf_cookie_name, token, o);
 }

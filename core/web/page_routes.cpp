@@ -321,11 +321,17 @@ void spawn_page(web_context& ctx, const request_ptr& req, responder res, const b
       any_opt = true;
     }
   auto form = ctx.spawn.options_form ? ctx.spawn.options_form(t->user, t->server) : std::string();
-  if (!form.empty() && !any_opt) {
+  // A link on another site (or on a user's server, a sibling origin) must not start a server by
+  // itself being followed: such a navigation gets the form with its Start button instead. Typed
+  // URLs, bookmarks and the hub's own links start at once, as in JupyterHub.
+  const auto fetch_site = req->header("sec-fetch-site").value_or("none");
+  const bool confirm = fetch_site == "cross-site" || fetch_site == "same-site";
+  if ((!form.empty() && !any_opt) || confirm) {
     nlohmann::json d{{"page_title", "Spawn - hubd"},
                      {"spawner_options_form", form},
                      {"server_name", t->server},
                      {"for_user_name", t->user == who.user->name ? "" : t->user},
+                     {"confirm_start", confirm},
                      {"spawn_url", req->path}};
     return void(res(render_page(ctx, *req, who, "spawn", std::move(d))));
   }
