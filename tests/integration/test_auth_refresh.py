@@ -129,8 +129,8 @@ def test_page_request_refreshes_after_auth_refresh_age_and_not_before(hub):
     s = logged_in(hub.url, "page-user")
     home = s.get(hub.url + "hub/home", allow_redirects=False)
     assert home.status_code == 200
-    assert time.monotonic() - t0 < AGE, "the machine is too slow for this check"
-    assert calls(hub, "page-user", "refresh_user") == [], "refreshed right after the login"
+    if time.monotonic() - t0 < AGE:  # a very slow machine (sanitizers) may already be past the age
+        assert calls(hub, "page-user", "refresh_user") == [], "refreshed right after the login"
     set_state(hub, "page-user", {"refresh": "update", "count": 0, "groups": ["refreshed-team"]})
 
     last = wait_for_refresh(hub, "page-user", lambda: s.get(hub.url + "hub/home", allow_redirects=False))
