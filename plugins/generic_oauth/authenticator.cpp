@@ -404,6 +404,12 @@ answer oauth_authenticator::refresh_user(const json& input) {
   const json& token_response = current.value("token_response", json::object());
   auto lifetime = token_response.is_object() ? expires_in_of(token_response) : std::nullopt;
   std::int64_t margin = std::min<std::int64_t>(30, lifetime ? *lifetime / 2 : 30);
+  auto expires = current.find("expires_at");
+  bool known_expiry = expires != current.end() && expires->is_number();
+  // The common case, answered without a request (nor discovery, were the provider down).
+  if (known_expiry && now < expires->get<std::int64_t>() - margin)
+    return substituted ? ok(json{{"auth_state", current}}) : ok(true);
+
   budget b;
   std::string why;
   auto ep = provider_.get_endpoints(b, why);
@@ -411,11 +417,6 @@ answer oauth_authenticator::refresh_user(const json& input) {
     log_(HUBD_LOG_WARNING, "oauth: refreshing " + name + " must wait: " + why);
     return fail(503, "The identity provider cannot be reached right now.");
   }
-
-  auto expires = current.find("expires_at");
-  bool known_expiry = expires != current.end() && expires->is_number();
-  if (known_expiry && now < expires->get<std::int64_t>() - margin)
-    return substituted ? ok(json{{"auth_state", current}}) : ok(true);
 
   if (!known_expiry && !ep->userinfo.empty()) {
     // No lifetime given: ask the provider whether the access token still works (oauthenticator's way).

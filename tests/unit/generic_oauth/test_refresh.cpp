@@ -146,3 +146,16 @@ TEST_CASE("a bare 400 ends the login; a 503 is transient; an answer without a re
   CHECK(kept["auth_state"]["refresh_token"] == "rt1");
   CHECK(kept["auth_state"]["token_response"]["refresh_token"] == "rt1");
 }
+
+TEST_CASE("an access token away from expiry is left alone, without a request", "[generic_oauth][refresh]") {
+  bed b;
+  json fresh = expired_state();
+  fresh["expires_at"] = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count() + 600;
+  CHECK(b.refresh(fresh) == json(true));
+  // Within the margin (30 s, or half the lifetime) it is renewed before it expires.
+  json near = fresh;
+  near["expires_at"] = fresh["expires_at"].get<std::int64_t>() - 590;
+  CHECK(b.refresh(near)["auth_state"]["access_token"] == "at2");
+  CHECK(b.refresh_tokens_sent() == std::vector<std::string>{"rt1"});
+}
