@@ -1,9 +1,10 @@
 /* hubd plugin ABI v1: spawners ("hubd.spawner/1"), JupyterHub's Spawner class.
  *
  * One instance per (user, server name). Ops take the spawner context as JSON:
- * {"user": {user model}, "server_name": str, "user_options": {}, "state": {}, "env": {...},
- *  "hub_url": str, "base_url": str, "api_token": str, "oauth_client_id": str, ...}
- * (secrets in it are never logged by either side).
+ * {"user": {user model}, "auth_state": {}|null, "server_name": str, "user_options": {}, "state": {},
+ *  "env": {...}, "hub_url": str, "base_url": str, "api_token": str, "oauth_client_id": str, ...}
+ * (secrets in it are never logged by either side). auth_state is the user's decrypted auth_state, as
+ * JupyterHub's Spawner.auth_state_hook receives it (null without Authenticator.enable_auth_state).
  */
 #ifndef HUBD_SPAWNER_H
 #define HUBD_SPAWNER_H
