@@ -101,36 +101,36 @@ const LOGIN_AT = {
   },
 };
 
-async function runAgainst(kind, workdir) {
-  let op;
+// One provider, started beside the others and the browser: { op }, { skip } or { failed }.
+async function provider(kind, workdir) {
   try {
-    op = await startProvider(kind, path.join(workdir, kind), { consent: kind === "node" });
+    const op = await startProvider(kind, path.join(workdir, kind), { consent: kind === "node" });
+    if (op.skip) return { skip: op.skip };
+    console.log(`${kind} provider ${op.issuer} (pid ${op.pid})`);
+    return { op };
   } catch (err) {
     console.log(`FAIL ${kind}: the provider did not start: ${err.stack || err}`);
-    return [[`${kind}: the provider starts`, "FAILED"]];
+    return { failed: [[`${kind}: the provider starts`, "FAILED"]] };
   }
-  if (op.skip) {
-    // Not a step: a kind that cannot run here is reported, and the test passes on the other one.
-    console.log(`skip ${kind}: ${op.skip}`);
-    return null;
-  }
+}
+
+// Alice's login through `op`, in the shared browser `session` with no cookies yet. Returns the steps.
+async function runAgainst(kind, op, session) {
   // Each provider has its own steps: a failure against one does not skip the other.
   const { step, required, results, failedCount } = createSteps({ stopOnFailure: false });
+  const { page } = session;
+  const tid = (id) => page.getByTestId(id);
+  const shot = (name) => screenshot(page, `oidc-${kind}-${name}`);
   let hub = null;
-  let session = null;
-  const shot = async (name) => session && screenshot(session.page, `oidc-${kind}-${name}`);
   try {
-    console.log(`${kind} provider ${op.issuer} (pid ${op.pid})`);
     hub = await startHub({ buildDir: BUILD_DIR, ...hubConfig(op.issuer) });
     console.log(`hubd ${hub.url} (pid ${hub.proc.pid}, work dir ${hub.workdir})`);
     await op.setRedirectUris([hub.url + "hub/oauth_callback"]);
-    session = await launch({ baseURL: hub.url });
-    const { page } = session;
-    const tid = (id) => page.getByTestId(id);
+    const hubOrigin = new URL(hub.url).origin;
     const issuerOrigin = new URL(op.issuer).origin;
 
     await required(`${kind}: the hub's login page sends alice to the provider's login page`, async () => {
-      await page.goto("/hub/login");
+      await page.goto(hub.url + "hub/login");
       const button = tid("login-service");
       assert.match(await button.textContent(), new RegExp(`Sign in with ${LOGIN_SERVICE}`));
       await shot("hub-login");
@@ -140,7 +140,7 @@ async function runAgainst(kind, workdir) {
 
     await required(`${kind}: alice types her credentials there and lands on /hub/home`, async () => {
       await LOGIN_AT[kind](page, "alice", USERS.alice, shot, tid("nav-user-name"));
-      await page.waitForURL((u) => u.origin === new URL(hub.url).origin && u.pathname === "/hub/home");
+      await page.waitForURL((u) => u.origin === hubOrigin && u.pathname === "/hub/home");
       assert.equal((await tid("nav-user-name").textContent()).trim(), "alice");
       await tid("server-row-default").waitFor();
       await shot("hub-home");
@@ -150,11 +150,13 @@ async function runAgainst(kind, workdir) {
     });
 
     await step(`${kind}: logging out shows the hub's login page again`, async () => {
-      await Promise.all([page.waitForURL((u) => u.pathname === "/hub/login"), tid("logout").click()]);
+      await Promise.all([page.waitForURL((u) => u.origin === hubOrigin && u.pathname === "/hub/login"),
+        tid("logout").click()]);
       await tid("login-service").waitFor();
       await shot("hub-logged-out");
-      assert.ok(!(await session.context.cookies()).some((c) => c.name === "jupyterhub-hub-login"), "login cookie cleared");
-      const home = await page.goto("/hub/home");
+      const cookies = await session.context.cookies(hub.url);
+      assert.ok(!cookies.some((c) => c.name === "jupyterhub-hub-login"), "login cookie cleared");
+      const home = await page.goto(hub.url + "hub/home");
       assert.equal(new URL(page.url()).pathname, "/hub/login", `after logout /hub/home goes to the login page (${home.status()})`);
     });
   } catch (err) {
@@ -162,11 +164,9 @@ async function runAgainst(kind, workdir) {
     console.log(`FAIL ${kind}: ${err.stack || err}`);
   } finally {
     const failed = failedCount() > 0;
-    if (failed && session) await shot("failure").catch((e) => console.log(`screenshot: ${e}`));
-    if (session) await session.close().catch((e) => console.log(`closing chromium: ${e}`));
+    if (failed) await shot("failure").catch((e) => console.log(`screenshot: ${e}`));
     if (hub) await hub.finish(failed, { logLines: 60 });
     if (failed) console.log(`---- ${kind} provider log (end of ${op.logPath}) ----\n${op.log().split("\n").slice(-40).join("\n")}`);
-    await op.stop();
   }
   return results;
 }
@@ -180,13 +180,35 @@ async function main() {
   watchdog.unref();
   const results = [];
   let ran = 0;
+  let session = null;
+  // The providers and chromium start side by side: each takes about a second.
+  const [browser, ...providers] = await Promise.allSettled([launch(), ...KINDS.map((k) => provider(k, workdir))]);
+  const started = providers.map((p) => p.value);   // provider() does not reject
   try {
-    for (const kind of KINDS) {
-      const r = await runAgainst(kind, workdir);
-      if (r) ran++;
-      results.push(...(r || []));
+    if (browser.status === "rejected") throw browser.reason;
+    session = browser.value;
+    for (const [i, kind] of KINDS.entries()) {
+      const { op, skip: why, failed } = started[i];
+      if (why) {
+        // Not a step: a kind that cannot run here is reported, and the test passes on the other one.
+        console.log(`skip ${kind}: ${why}`);
+        continue;
+      }
+      ran++;
+      if (failed) {
+        results.push(...failed);
+        continue;
+      }
+      // A fresh visitor for each provider.
+      await session.context.clearCookies();
+      results.push(...(await runAgainst(kind, op, session)));
     }
+  } catch (err) {
+    results.push(["setup", "FAILED"]);
+    console.log(`FAIL ${err.stack || err}`);
   } finally {
+    if (session) await session.close().catch((e) => console.log(`closing chromium: ${e}`));
+    await Promise.all(started.filter((s) => s.op).map((s) => s.op.stop()));
     clearTimeout(watchdog);
   }
   const failed = results.filter(([, r]) => r !== "ok").length;
