@@ -79,8 +79,8 @@ const LOGIN_AT = {
     await page.getByLabel("Login").fill(user);
     await page.getByLabel("Password").fill(password);
     await shot("provider-login");
-    await page.getByRole("button", { name: "Sign in" }).click();
-    const allow = page.getByRole("button", { name: "Allow" });
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    const allow = page.getByRole("button", { name: "Allow", exact: true });
     await allow.or(hubHome).waitFor();
     if (await allow.isVisible()) {
       await shot("provider-consent");
@@ -88,12 +88,12 @@ const LOGIN_AT = {
     }
   },
   // Glewlwyd's login web app (JavaScript): Login and Password, OK, then a page that continues to
-  // the client.
+  // the client (that button's name carries an icon: not matched exactly).
   async glewlwyd(page, user, password, shot) {
     await page.getByLabel("Login").fill(user);
     await page.getByLabel("Password").fill(password);
     await shot("provider-login");
-    await page.getByRole("button", { name: "OK" }).click();
+    await page.getByRole("button", { name: "OK", exact: true }).click();
     const proceed = page.getByRole("button", { name: "Continue" });
     await proceed.waitFor();
     await shot("provider-continue");
