@@ -82,7 +82,7 @@ json scope_list(const json& token) {
 std::optional<std::int64_t> expires_in_of(const json& token) {
   auto it = token.find("expires_in");
   if (it == token.end()) return std::nullopt;
-  if (it->is_number()) return static_cast<std::int64_t>(it->get<double>());
+  if (it->is_number()) return clamp_seconds(*it);
   if (it->is_string()) {
     try {
       return std::stoll(it->get<std::string>());
@@ -407,7 +407,7 @@ answer oauth_authenticator::refresh_user(const json& input) {
   auto expires = current.find("expires_at");
   bool known_expiry = expires != current.end() && expires->is_number();
   // The common case, answered without a request (nor discovery, were the provider down).
-  if (known_expiry && now < expires->get<std::int64_t>() - margin)
+  if (known_expiry && now < clamp_seconds(*expires) - margin)
     return substituted ? ok(json{{"auth_state", current}}) : ok(true);
 
   budget b;

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -118,10 +119,21 @@ id_token_result failure(jws_error e, std::string message) {
 std::optional<std::int64_t> int_claim(const json& claims, const char* name) {
   auto it = claims.find(name);
   if (it == claims.end() || !it->is_number()) return std::nullopt;
-  return static_cast<std::int64_t>(it->get<double>());
+  return clamp_seconds(*it);
 }
 
 }  // namespace
+
+std::int64_t clamp_seconds(const json& number) {
+  constexpr double limit = 9007199254740992.0;  // 2^53
+  if (number.is_number_integer()) {
+    if (number.is_number_unsigned()) return static_cast<std::int64_t>(std::min<std::uint64_t>(number.get<std::uint64_t>(), 1ull << 53));
+    return std::clamp<std::int64_t>(number.get<std::int64_t>(), -(1ll << 53), 1ll << 53);
+  }
+  double d = number.is_number() ? number.get<double>() : 0.0;
+  if (!(d == d)) return 0;  // NaN
+  return static_cast<std::int64_t>(std::clamp(d, -limit, limit));
+}
 
 id_token_result verify_jws(std::string_view token, const json& jwks) {
   auto dot1 = token.find('.');

@@ -35,6 +35,10 @@ struct id_token_result {
   bool ok() const { return error == jws_error::none; }
 };
 
+// A JSON number of seconds as an integer, clamped to ±2^53 so that a provider's absurd value
+// (1e300, a fraction) cannot overflow a conversion.
+std::int64_t clamp_seconds(const nlohmann::json& number);
+
 // Verifies the signature against jwks ({"keys": [...]}) and the claims against expect.
 id_token_result verify_id_token(std::string_view token, const nlohmann::json& jwks, const id_token_expectations& expect);
 

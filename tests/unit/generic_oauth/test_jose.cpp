@@ -124,3 +124,13 @@ TEST_CASE("malformed tokens are refused without a crash", "[generic_oauth][jose]
   CHECK(verify_id_token("e30.e30.", jwks(), expect()).error == jws_error::bad_alg);  // {} names no algorithm
   CHECK(verify_id_token(test_keys::sign(rsa(), claims()), json::object(), expect()).error == jws_error::unknown_kid);
 }
+
+TEST_CASE("absurd numeric claims neither overflow nor pass", "[generic_oauth][jose]") {
+  CHECK(generic_oauth::clamp_seconds(json(1e300)) == (1ll << 53));
+  CHECK(generic_oauth::clamp_seconds(json(-1e300)) == -(1ll << 53));
+  CHECK(generic_oauth::clamp_seconds(json(18446744073709551615ull)) == (1ll << 53));
+  CHECK(generic_oauth::clamp_seconds(json(12.7)) == 12);
+  auto r = verify_id_token(test_keys::sign(rsa(), claims({{"exp", 1e300}, {"iat", -1e300}})), jwks(), expect());
+  CHECK(r.ok());  // far future, far past: valid, and no undefined conversion on the way
+  CHECK(verify_id_token(test_keys::sign(rsa(), claims({{"exp", -1e300}})), jwks(), expect()).error == jws_error::bad_claims);
+}
