@@ -14,6 +14,7 @@ apt_packages=(
   python3 python3-pytest python3-requests python3-jsonschema python3-yaml
   jupyterhub node-configurable-http-proxy chromium
   libcurl4-openssl-dev libpam0g-dev glewlwyd
+  libutf8proc-dev
 )
 
 install_missing_apt() {
