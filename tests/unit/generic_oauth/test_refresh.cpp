@@ -1,6 +1,7 @@
 #include "authenticator.hpp"
 
 #include "encoding.hpp"
+#include "http_client.hpp"
 #include "loopback_server.hpp"
 
 #include <catch2/catch.hpp>
@@ -14,6 +15,11 @@ using test_server::request;
 using test_server::response;
 
 namespace {
+
+// The idle connections the tests leave behind are freed at exit, as the plugin's deinit frees them.
+struct http_cleanup_at_exit {
+  ~http_cleanup_at_exit() { generic_oauth::http_global_cleanup(); }
+} const http_cleanup;
 
 // The token endpoint rotates: rt1 -> rt2 -> rt3; anything else is a dead token (a bare 400, as
 // Glewlwyd). mode changes the answer.
