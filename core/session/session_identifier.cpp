@@ -37,24 +37,39 @@ session_identifier::session_identifier(model::hub_model& model, const rbac::scop
                                        const http::cookie_signer& signer, session_settings settings)
     : model_(model), signer_(signer), settings_(settings), permissions_(model, table) {}
 
+std::string login_cookie_payload(std::string_view cookie_id, std::string_view session_id) {
+  std::string out(cookie_id);
+  out += ':';
+  out += session_id;
+  return out;
+}
+
+std::optional<browser_identity> session_identifier::identity_of_cookie(std::string_view cookie_name,
+                                                                       std::string_view value) const {
+  if (value.empty()) return std::nullopt;
+  auto payload = signer_.verify(cookie_name, value, settings_.cookie_max_age);
+  if (!payload) return std::nullopt;
+  // Cookies signed before sessions were part of them have no ':' and name no session: not valid.
+  auto colon = payload->find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  auto user = model_.find_user_by_cookie_id(std::string_view(*payload).substr(0, colon));
+  if (!user) return std::nullopt;
+  auto sid = payload->substr(colon + 1);
+  auto s = model_.find_session(sid);
+  if (!s || s->user_id != user->id) return std::nullopt;
+  return browser_identity{std::move(user), std::move(sid)};
+}
+
 model::user_ptr session_identifier::user_of_cookie(std::string_view cookie_name, std::string_view value) const {
-  if (value.empty()) return nullptr;
-  auto cookie_id = signer_.verify(cookie_name, value, settings_.cookie_max_age);
-  return cookie_id ? model_.find_user_by_cookie_id(*cookie_id) : nullptr;
+  auto who = identity_of_cookie(cookie_name, value);
+  return who ? who->user : nullptr;
 }
 
 std::optional<browser_identity> session_identifier::browser(const http::request& req) const {
   auto name = login_cookie_name();
   auto raw = req.cookie(name);
   if (!raw) return std::nullopt;
-  auto user = user_of_cookie(name, *raw);
-  if (!user) return std::nullopt;
-  browser_identity who{std::move(user), {}};
-  if (auto sid = req.cookie(session_cookie_name)) {
-    auto s = model_.find_session(*sid);
-    if (s && s->user_id == who.user->id) who.session_id = std::string(*sid);
-  }
-  return who;
+  return identity_of_cookie(name, *raw);
 }
 
 // A server's own token does not make its owner look active (it reports activity separately).

@@ -32,12 +32,16 @@ std::string login_cookie_name(const session_settings& s);
 // A logged-in browser.
 struct browser_identity {
   model::user_ptr user;
-  std::string session_id;  // "" when the browser has no (valid) session cookie
+  std::string session_id;  // the browser session the login cookie belongs to
   bool refreshed = false;  // this request already refreshed the user's login (at most once per request)
 };
 
 // The XSRF id the _xsrf cookie of this browser is bound to (session-bound once logged in).
 std::string xsrf_id_for(const http::request& req, const std::optional<browser_identity>& who);
+
+// What the login cookie signs: the user's cookie id and the browser session it belongs to. A cookie
+// is valid only while its session exists, so a copy of it is dead once that browser logged out.
+std::string login_cookie_payload(std::string_view cookie_id, std::string_view session_id);
 
 class session_identifier {
 public:
@@ -49,11 +53,12 @@ public:
   permission_cache& permissions() const { return permissions_; }
   std::string login_cookie_name() const { return session::login_cookie_name(settings_); }
 
-  // The user of the login cookie, if it is valid, unexpired and names an existing user, with the
-  // session of the session cookie when that session is the user's.
+  // The user and session of the login cookie, if it is valid, unexpired, names an existing user and
+  // a session of that user that has not ended (logout, or the authenticator ended the login).
   std::optional<browser_identity> browser(const http::request& req) const;
 
-  // The user a signed login cookie value names (the deprecated cookie lookup), or null.
+  // The user a signed login cookie value names (the deprecated cookie lookup), on the same terms, or
+  // null.
   model::user_ptr user_of_cookie(std::string_view cookie_name, std::string_view value) const;
 
   // The plugin attached by the internal API, else token (a bad token falls through to the cookie),
@@ -73,6 +78,7 @@ public:
   bool refresh_due(const model::user& u) const { return refresher_ && refresher_->due(u.name); }
 
 private:
+  std::optional<browser_identity> identity_of_cookie(std::string_view cookie_name, std::string_view value) const;
   bool from_plugin(const http::request& req, principal& p) const;
   bool from_token(const http::request& req, principal& p) const;
   void from_cookie(const http::request& req, principal& p) const;

@@ -29,7 +29,8 @@ std::string set_login_cookies(const web_context& ctx, const http::request& req, 
   auto name = ctx.sessions.login_cookie_name();
   auto login = base_cookie(ctx, req, login_cookie_path(o));
   login.max_age = o.cookie_max_age;
-  r.add_header("Set-Cookie", http::set_cookie_header(name, ctx.signer.sign(name, user.cookie_id), login));
+  r.add_header("Set-Cookie",
+               http::set_cookie_header(name, ctx.signer.sign(name, session::login_cookie_payload(user.cookie_id, session_id)), login));
   auto session = base_cookie(ctx, req, o.base_url);
   r.add_header("Set-Cookie", http::set_cookie_header(session_cookie_name, session_id, session));
   // A new token bound to the new session: the anonymous one from the login form is useless now.

@@ -46,8 +46,16 @@ struct hub {
     }));
   }
 
-  std::string login_cookie(const std::string& cookie_name) {
-    return cookie_name + "=" + signer.sign(cookie_name, model->find_user("alice")->cookie_id);
+  std::string new_session(const std::string& user = "alice") {
+    auto r = model->wait([&](auto done) { return model->create_session(user, done); });
+    REQUIRE(r);
+    return r.value()->id;
+  }
+
+  std::string login_cookie(const std::string& cookie_name, std::string session_id = {}) {
+    if (session_id.empty()) session_id = new_session();
+    return cookie_name + "=" +
+           signer.sign(cookie_name, session::login_cookie_payload(model->find_user("alice")->cookie_id, session_id));
   }
 };
 
@@ -87,9 +95,9 @@ TEST_CASE("without the prefix the plain login cookie is the hub's and the __Host
 
 TEST_CASE("a cookie request that changes state needs the XSRF token bound to the browser's session") {
   hub h(true);
-  auto cookie = h.login_cookie("__Host-jupyterhub-hub-login");
   auto sess = h.model->wait([&](auto done) { return h.model->create_session("alice", done); });
   REQUIRE(sess);
+  auto cookie = h.login_cookie("__Host-jupyterhub-hub-login", sess.value()->id);
   cookie += "; jupyterhub-session-id=" + sess.value()->id;
   auto bare = request("POST", {{"Cookie", cookie}, {"Content-Type", "application/json"}});
   auto refused = h.sessions->identify(*bare);
@@ -135,4 +143,38 @@ TEST_CASE("the plugin principal comes only from the request field, and only for 
   auto mixed = request("GET", {{"Authorization", "token " + tok.value().secret}});
   mixed->plugin_principal = "probe";
   CHECK(h.sessions->identify(*mixed).name == "probe");
+}
+
+TEST_CASE("a login cookie lives only as long as its browser session: a copy is dead after that browser logs out") {
+  hub h(false);
+  auto sid = h.new_session();
+  auto cookie = h.login_cookie("jupyterhub-hub-login", sid);
+  auto who = h.sessions->browser(*request("GET", {{"Cookie", cookie}}));
+  REQUIRE(who);
+  CHECK(who->user->name == "alice");
+  CHECK(who->session_id == sid);
+  CHECK(h.sessions->user_of_cookie("jupyterhub-hub-login", cookie.substr(cookie.find('=') + 1)));
+
+  // Another browser of alice's keeps its own session.
+  auto other = h.login_cookie("jupyterhub-hub-login");
+
+  REQUIRE(h.model->wait([&](auto done) { return h.model->delete_session(sid, done); }));  // logout
+  CHECK_FALSE(h.sessions->browser(*request("GET", {{"Cookie", cookie}})));
+  CHECK_FALSE(h.sessions->identify(*request("GET", {{"Cookie", cookie}})).authenticated());
+  CHECK_FALSE(h.sessions->user_of_cookie("jupyterhub-hub-login", cookie.substr(cookie.find('=') + 1)));
+  CHECK(h.sessions->browser(*request("GET", {{"Cookie", other}})));
+}
+
+TEST_CASE("a login cookie naming no session, or another user's session, names nobody") {
+  hub h(false);
+  const std::string name = "jupyterhub-hub-login";
+  auto bare = name + "=" + h.signer.sign(name, h.model->find_user("alice")->cookie_id);  // the old form
+  CHECK_FALSE(h.sessions->browser(*request("GET", {{"Cookie", bare}})));
+  auto unknown = name + "=" + h.signer.sign(name, session::login_cookie_payload(h.model->find_user("alice")->cookie_id, "nosuch"));
+  CHECK_FALSE(h.sessions->browser(*request("GET", {{"Cookie", unknown}})));
+
+  REQUIRE(h.model->wait([&](auto done) { return h.model->create_user({"bob", false}, done); }));
+  auto bobs = h.new_session("bob");
+  auto borrowed = name + "=" + h.signer.sign(name, session::login_cookie_payload(h.model->find_user("alice")->cookie_id, bobs));
+  CHECK_FALSE(h.sessions->browser(*request("GET", {{"Cookie", borrowed}})));
 }
