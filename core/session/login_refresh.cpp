@@ -40,11 +40,18 @@ login_refresh::login_refresh(model::hub_model& model, refresh_settings settings,
       settings_(std::move(settings)),
       call_(std::move(call)),
       post_(std::move(post)),
-      tracker_(settings_.auth_refresh_age, std::move(now)) {}
+      tracker_(std::make_shared<refresh_tracker>(settings_.auth_refresh_age, std::move(now))) {
+  model_.subscribe([weak = std::weak_ptr<refresh_tracker>(tracker_)](const model::event& e) {
+    auto tracker = weak.lock();
+    if (!tracker) return;
+    if (e.kind == model::event_kind::user_deleted) tracker->forget(e.user);
+    else if (e.kind == model::event_kind::user_renamed) tracker->forget(e.detail);
+  });
+}
 
 void login_refresh::refresh(const std::string& user, std::function<void(refresh_verdict)> then) {
   auto post = post_;
-  bool first = tracker_.join(user, [post, then = std::move(then)](refresh_verdict v) {
+  bool first = tracker_->join(user, [post, then = std::move(then)](refresh_verdict v) {
     post([then, v] { then(v); });
   });
   if (!first) return;
@@ -146,7 +153,7 @@ void login_refresh::end_login(const std::string& user) {
 }
 
 void login_refresh::finish(const std::string& user, refresh_verdict v) {
-  for (auto& w : tracker_.finish(user, v)) w(v);
+  for (auto& w : tracker_->finish(user, v)) w(v);
 }
 
 }  // namespace hubd::core::session

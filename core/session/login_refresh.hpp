@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -56,9 +57,9 @@ public:
   const refresh_settings& settings() const { return settings_; }
 
   // The request path's whole cost when nothing is due: a hash lookup and a time comparison.
-  bool due(std::string_view user) const { return tracker_.due(user); }
+  bool due(std::string_view user) const { return tracker_->due(user); }
   // A login counts as a refresh (JupyterHub sets _auth_refreshed in login_user).
-  void logged_in(std::string_view user) { tracker_.logged_in(user); }
+  void logged_in(std::string_view user) { tracker_->logged_in(user); }
 
   // Refreshes the user now, or joins the refresh in flight, and calls `then` with the verdict once
   // every change it made is durable. `then` is posted, never run inline.
@@ -74,7 +75,9 @@ private:
   refresh_settings settings_;
   refresh_call call_;
   post_fn post_;
-  refresh_tracker tracker_;
+  // Shared with the model's subscriber (a deleted or renamed user's stamp goes, as JupyterHub's new
+  // User object has none), which outlives this object.
+  std::shared_ptr<refresh_tracker> tracker_;
 };
 
 }  // namespace hubd::core::session

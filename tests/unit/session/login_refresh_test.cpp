@@ -103,6 +103,19 @@ TEST_CASE("true keeps the login and counts as a refresh; the plugin gets the use
   CHECK(h.inputs[0]["auth_state"] == json{{"token", "t1"}});
 }
 
+TEST_CASE("a deleted or renamed user's login is due again: a new user of that name has no stamp") {
+  hub h(with_age(std::chrono::seconds(300)));
+  REQUIRE(h.model->wait([&](auto d) { return h.model->create_user({"bob", false}, d); }));
+  h.refresh->logged_in("alice");
+  h.refresh->logged_in("bob");
+  REQUIRE(h.model->wait([&](auto d) { return h.model->delete_user("alice", d); }));
+  model::user_patch rename;
+  rename.name = "robert";
+  REQUIRE(h.model->wait([&](auto d) { return h.model->update_user("bob", rename, d); }));
+  CHECK(h.refresh->due("alice"));
+  CHECK(h.refresh->due("bob"));
+}
+
 TEST_CASE("a partial auth model is durable before the verdict; groups only with manage_groups") {
   session::refresh_settings s;
   s.manage_groups = GENERATE(true, false);
