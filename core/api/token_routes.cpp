@@ -193,8 +193,23 @@ void post_token(api_context& ctx, const http::request_ptr& req, const principal&
     return answer(res, http::error_response(403, "Missing or invalid credentials."));
   nlohmann::json auth_data = *auth;
   body.erase("auth");
-  ctx.authenticator.authenticate(auth_data, [&ctx, name, body, res](std::optional<std::string> user) mutable {
-    if (!user) return answer(res, http::error_response(403));
+  // The login page's throttle counts these attempts too: the API is no way around it.
+  std::string attempted = auth_data.is_object() && auth_data.value("username", nlohmann::json()).is_string()
+                              ? auth_data["username"].get<std::string>()
+                              : std::string();
+  auto address = session::login_address(req->remote_addr, req->header("x-forwarded-for").value_or(""));
+  auto& throttle = ctx.sessions.throttle();
+  if (auto wait = throttle.retry_after(attempted, address); wait.count() > 0) {
+    auto r = http::error_response(429, "Too many failed logins. Try again in " + std::to_string(wait.count()) + " s.");
+    r.add_header("Retry-After", std::to_string(wait.count()));
+    return answer(res, std::move(r));
+  }
+  ctx.authenticator.authenticate(auth_data, [&ctx, &throttle, name, body, res, attempted, address](std::optional<std::string> user) mutable {
+    if (!user) {
+      throttle.failed(attempted, address);
+      return answer(res, http::error_response(403));
+    }
+    throttle.succeeded(attempted, address);
     create_token(ctx, name, body, *user, false, ctx.permissions.user_scopes(*user), res);
   });
 }

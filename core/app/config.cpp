@@ -329,6 +329,10 @@ void check_semantics(config& cfg) {
   const auto& auth = cfg.values["Authenticator"];
   if (auth["auth_refresh_age"].get<std::int64_t>() < 0)
     fail_at(cfg, "Authenticator.auth_refresh_age", "must be 0 (never refresh by age) or a number of seconds");
+  if (auth["login_failure_limit"].get<std::int64_t>() < 1)
+    fail_at(cfg, "Authenticator.login_failure_limit", "must be at least 1 (login_throttle = false turns throttling off)");
+  if (auth["login_max_backoff"].get<std::int64_t>() < 1)
+    fail_at(cfg, "Authenticator.login_max_backoff", "must be at least 1 second");
   if (const auto pattern = auth["username_pattern"].get<std::string>(); !pattern.empty()) {
     std::regex re;
     try {

@@ -301,6 +301,10 @@ void hub_app::wire_api(const std::string& base_url) {
   sessions.cookie_host_prefix = jh.at("cookie_host_prefix_enabled").get<bool>();
   sessions.cookie_max_age = std::chrono::seconds(static_cast<std::int64_t>(jh.at("cookie_max_age_days").get<double>() * 86400));
   sessions.activity_resolution = std::chrono::seconds(jh.at("activity_resolution").get<std::int64_t>());
+  const json& auth = cfg_.section("Authenticator");
+  sessions.throttle.enabled = auth.at("login_throttle").get<bool>();
+  sessions.throttle.failure_limit = static_cast<int>(auth.at("login_failure_limit").get<std::int64_t>());
+  sessions.throttle.max_backoff = std::chrono::seconds(auth.at("login_max_backoff").get<std::int64_t>());
   p.sessions = std::make_unique<session::session_identifier>(*p.model, p.scopes, *p.signer, sessions);
   wire_refresh();
   p.api = std::make_unique<api::api_context>(*p.model, p.scopes, cfg_.values, *p.sessions);

@@ -35,7 +35,7 @@ std::string xsrf_id_for(const http::request& req, const std::optional<browser_id
 
 session_identifier::session_identifier(model::hub_model& model, const rbac::scope_table& table,
                                        const http::cookie_signer& signer, session_settings settings)
-    : model_(model), signer_(signer), settings_(settings), permissions_(model, table) {}
+    : model_(model), signer_(signer), settings_(settings), throttle_(settings.throttle), permissions_(model, table) {}
 
 std::string login_cookie_payload(std::string_view cookie_id, std::string_view session_id) {
   std::string out(cookie_id);

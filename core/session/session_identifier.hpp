@@ -6,6 +6,7 @@
 #include "core/http/signed_value.hpp"
 #include "core/model/hub_model.hpp"
 #include "core/session/login_refresh.hpp"
+#include "core/session/login_throttle.hpp"
 #include "core/session/permissions.hpp"
 #include "core/session/principal.hpp"
 
@@ -24,6 +25,7 @@ struct session_settings {
   bool cookie_host_prefix = false;  // JupyterHub.cookie_host_prefix_enabled
   std::chrono::seconds cookie_max_age{14 * 24 * 3600};
   std::chrono::seconds activity_resolution{30};
+  throttle_settings throttle;
 };
 
 // "jupyterhub-hub-login", or "__Host-jupyterhub-hub-login" with cookie_host_prefix_enabled.
@@ -73,6 +75,9 @@ public:
   // The login refresh (the authenticator's refresh_user), or null when the authenticator has none.
   // Set once at start-up, before requests arrive.
   login_refresh* refresher() const { return refresher_; }
+
+  // Failed-login throttling for the login page and the token API's credentials alike.
+  login_throttle& throttle() const { return throttle_; }
   void set_refresher(login_refresh* r) { refresher_ = r; }
   // A user request whose login is due for a refresh (cheap: see login_refresh::due).
   bool refresh_due(const model::user& u) const { return refresher_ && refresher_->due(u.name); }
@@ -86,6 +91,7 @@ private:
   model::hub_model& model_;
   const http::cookie_signer& signer_;
   session_settings settings_;
+  mutable login_throttle throttle_;
   mutable permission_cache permissions_;  // thread-safe; a cache, so usable from const lookups
   login_refresh* refresher_ = nullptr;
 };

@@ -140,6 +140,12 @@ KEYS = {
                                           "test_refresh_pre_spawn_and_pre_stop_and_the_spawner_sees_auth_state"),
     "Authenticator.auth_refresh_age": ref("tests/integration/test_auth_refresh.py",
                                           "test_page_request_refreshes_after_auth_refresh_age_and_not_before"),
+    "Authenticator.login_throttle": ref("tests/security/test_login_throttling.py",
+                                        "test_login_throttle_false_turns_it_off"),
+    "Authenticator.login_failure_limit": ref("tests/security/test_login_throttling.py",
+                                             "test_failed_logins_wait_a_backoff_that_ends_by_itself"),
+    "Authenticator.login_max_backoff": ref("tests/security/test_login_throttling.py",
+                                           "test_the_backoff_doubles_up_to_the_maximum"),
     # Spawner: one spawn of a server that reports its environment
     **{f"Spawner.{k}": "here:test_user_redirect_limit_and_spawner_keys" for k in (
         "cmd", "args", "environment", "env_keep", "default_url", "notebook_dir", "ip", "port", "debug",
