@@ -28,16 +28,24 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
 // Easy handles are reused, so curl keeps its connections to the provider alive between logins. They
 // live in the plugin's own list rather than in thread_local storage: the library is unloaded after
 // deinit, while hubd's pool threads may live on.
-std::mutex idle_mutex;
-std::vector<CURL*> idle;
+struct idle_list {
+  std::mutex mutex;
+  std::vector<CURL*> handles;
+};
+// Never destroyed, so clean-up may run from any static destructor (a test's) in any order.
+idle_list& idle() {
+  static auto* list = new idle_list;
+  return *list;
+}
 constexpr std::size_t max_idle = 16;
 
 CURL* acquire() {
   {
-    std::lock_guard lock(idle_mutex);
-    if (!idle.empty()) {
-      CURL* c = idle.back();
-      idle.pop_back();
+    auto& l = idle();
+    std::lock_guard lock(l.mutex);
+    if (!l.handles.empty()) {
+      CURL* c = l.handles.back();
+      l.handles.pop_back();
       return c;
     }
   }
@@ -46,9 +54,10 @@ CURL* acquire() {
 
 void release(CURL* c) {
   {
-    std::lock_guard lock(idle_mutex);
-    if (idle.size() < max_idle) {
-      idle.push_back(c);
+    auto& l = idle();
+    std::lock_guard lock(l.mutex);
+    if (l.handles.size() < max_idle) {
+      l.handles.push_back(c);
       return;
     }
   }
@@ -61,9 +70,10 @@ bool http_global_init() { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_
 
 void http_global_cleanup() {
   {
-    std::lock_guard lock(idle_mutex);
-    for (CURL* c : idle) curl_easy_cleanup(c);
-    idle.clear();
+    auto& l = idle();
+    std::lock_guard lock(l.mutex);
+    for (CURL* c : l.handles) curl_easy_cleanup(c);
+    l.handles.clear();
   }
   curl_global_cleanup();
 }
