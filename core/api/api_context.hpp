@@ -6,6 +6,7 @@
 #include "core/http/response.hpp"
 #include "core/http/signed_value.hpp"
 #include "core/model/hub_model.hpp"
+#include "core/names/username.hpp"
 #include "core/rbac/scope_table.hpp"
 #include "core/session/session_identifier.hpp"
 
@@ -22,8 +23,9 @@ namespace hubd::core::api {
 
 // The authenticator as the API sees it (core/plugins adapts the plugin to this).
 struct authenticator_slot {
-  // JupyterHub's Authenticator.normalize_username; empty: lower-case (ASCII).
-  std::function<std::string(std::string_view)> normalize_username;
+  // JupyterHub's Authenticator.normalize_username followed by hubd's rule; empty: hubd's rule
+  // (core/names) alone.
+  std::function<names::username_result(std::string_view)> normalize_username;
   // Authenticator.validate_username; empty: not empty, no '/', valid UTF-8 without NUL.
   std::function<bool(std::string_view)> validate_username;
   // POST /users/{name}/tokens with "auth": login data → the authenticated user name or nullopt.

@@ -32,7 +32,8 @@ std::optional<response> body_users(api_context& ctx, const nlohmann::json& body,
   if (!is_string_list(*it)) return http::error_response(400, "users must be a list of user names");
   std::set<std::string> seen;
   for (const auto& raw : *it) {
-    auto name = normalize_username(ctx, raw.get<std::string>());
+    std::string name;
+    if (auto e = normalized_or_error(ctx, raw.get<std::string>(), name)) return e;
     if (!ctx.model.find_user(name)) return http::error_response(400, "No such user: " + name);
     if (seen.insert(name).second) out.push_back(name);
   }

@@ -204,7 +204,8 @@ void change_holders(api_context& ctx, const http::request_ptr& req, const princi
   std::set<std::string> seen;
   for (const auto& v : body[area.key]) {
     std::string n = v.get<std::string>();
-    if (area.kind == holder_kind::user) n = normalize_username(ctx, n);
+    if (area.kind == holder_kind::user)
+      if (auto e = normalized_or_error(ctx, std::string(n), n)) return answer(res, std::move(*e));
     if (!seen.insert(n).second) continue;
     bool exists = area.kind == holder_kind::user    ? ctx.model.find_user(n) != nullptr
                   : area.kind == holder_kind::group ? ctx.model.find_group(n) != nullptr

@@ -138,7 +138,8 @@ void post_users(api_context& ctx, const http::request_ptr& req, const principal&
   std::vector<model::new_user> to_create;
   std::vector<std::string> seen, invalid;
   for (const auto& raw : *names_it) {
-    std::string name = normalize_username(ctx, raw.get<std::string>());
+    std::string name;
+    if (auto e = normalized_or_error(ctx, raw.get<std::string>(), name)) return answer(res, std::move(*e));
     if (!validate_username(ctx, name)) {
       invalid.push_back(name);
       continue;
@@ -189,8 +190,11 @@ void get_user(api_context& ctx, const http::request_ptr& req, const principal& w
 }
 
 void post_user(api_context& ctx, const http::request_ptr& req, const principal& who, http::responder res) {
-  std::string name(req->param("name"));
-  if (auto e = guard(ctx, who, {builtin::admin_users}, resource_ref::user(name))) return answer(res, std::move(*e));
+  // The scope check sees the name the user would have: admin:users!user=carol may create CAROL.
+  std::string raw(req->param("name")), name;
+  auto invalid = normalized_or_error(ctx, raw, name);
+  if (auto e = guard(ctx, who, {builtin::admin_users}, resource_ref::user(invalid ? raw : name))) return answer(res, std::move(*e));
+  if (invalid) return answer(res, std::move(*invalid));
   nlohmann::json body;
   if (auto e = parse_json_body(*req, body)) return answer(res, std::move(*e));
   if (!body.is_null() && !body.is_object()) return answer(res, http::error_response(400, "Request body must be a JSON object"));
@@ -229,7 +233,8 @@ void patch_user(api_context& ctx, const http::request_ptr& req, const principal&
   model::user_patch p;
   std::string final_name = name;
   if (body.contains("name")) {
-    std::string new_name = body["name"].get<std::string>();
+    std::string new_name;
+    if (auto e = normalized_or_error(ctx, body["name"].get<std::string>(), new_name)) return answer(res, std::move(*e));
     if (new_name != name) {
       if (ctx.model.find_user(new_name))
         return answer(res, http::error_response(400, "User " + new_name + " already exists, username must be unique"));

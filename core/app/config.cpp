@@ -1,5 +1,6 @@
 #include "core/app/config.hpp"
 
+#include "core/names/username.hpp"
 #include "core/plugins/install_layout.hpp"
 
 #include <toml++/toml.h>
@@ -321,10 +322,59 @@ void apply_data_dir(config& cfg) {
   }
 }
 
+// The line of the most precise key the file has one for.
+std::string_view known_key(const config& cfg, std::string_view precise, std::string_view outer) {
+  return cfg.lines.count(precise) ? precise : outer;
+}
+
+// One user name of the config made the name the hub stores, as every login and API call makes it;
+// a name no one could log in as is a config error.
+void normalise_name(const config& cfg, json& value, std::string_view key) {
+  auto r = names::normalize_username(value.get<std::string>());
+  if (!r.ok()) fail_at(cfg, key, json(value.get<std::string>()).dump(-1, ' ', false, json::error_handler_t::replace) + ": " + r.error);
+  value = std::move(r.name);
+}
+
+void normalise_name_list(const config& cfg, json& list, std::string_view key) {
+  if (!list.is_array()) return;  // the bootstrap names the wrong shape
+  for (auto& n : list)
+    if (n.is_string()) normalise_name(cfg, n, key);
+}
+
+// Every user name the config holds, so that allowed_users = ["ÉLISE"] admits the login élise.
+void normalise_user_names(config& cfg) {
+  auto& auth = cfg.values["Authenticator"];
+  for (const char* key : {"admin_users", "allowed_users", "blocked_users"})
+    normalise_name_list(cfg, auth[key], std::string("Authenticator.") + key);
+  // Keys are matched against the normalised login name, values become the user.
+  json mapped = json::object();
+  for (auto& [from, to] : auth["username_map"].items()) {
+    const std::string key = std::string(known_key(cfg, "Authenticator.username_map." + from, "Authenticator.username_map"));
+    json k = from;
+    normalise_name(cfg, k, key);
+    normalise_name(cfg, to, key);
+    mapped[k.get<std::string>()] = to;
+  }
+  auth["username_map"] = std::move(mapped);
+  auto& jh = cfg.values["JupyterHub"];
+  for (auto& [group, spec] : jh["load_groups"].items()) {
+    const std::string key = "JupyterHub.load_groups." + group;
+    normalise_name_list(cfg, spec.is_object() && spec.contains("users") ? spec["users"] : spec,
+                        known_key(cfg, key + ".users", known_key(cfg, key, "JupyterHub.load_groups")));
+  }
+  auto& roles = jh["load_roles"];
+  for (std::size_t i = 0; i < roles.size(); ++i) {
+    const std::string key = "JupyterHub.load_roles[" + std::to_string(i) + "].users";
+    if (roles[i].is_object() && roles[i].contains("users"))
+      normalise_name_list(cfg, roles[i]["users"], known_key(cfg, key, "JupyterHub.load_roles"));
+  }
+}
+
 // Checks that need more than one key, or more than the type: the file's line is named as always.
 void check_semantics(config& cfg) {
   normalise_class(cfg, "authenticator_class", authenticator_aliases());
   normalise_class(cfg, "spawner_class", spawner_aliases());
+  normalise_user_names(cfg);
 
   const auto& auth = cfg.values["Authenticator"];
   if (auth["auth_refresh_age"].get<std::int64_t>() < 0)

@@ -1,6 +1,7 @@
 #include "core/app/username_rule.hpp"
 
 #include "core/model/plugin_views.hpp"
+#include "core/names/username.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -17,14 +18,32 @@ username_rule make_username_rule(const config& cfg, std::shared_ptr<plugins::aut
   if (!text.empty()) pattern.emplace(text, std::regex::ECMAScript);  // the loader checked it compiles
   return [authenticator = std::move(authenticator), pattern, text](std::string_view name) -> std::optional<std::string> {
     if (auto bad = authenticator->validate_username(name)) return bad;
-    auto first = name.find_first_not_of(" \t\r\n\f\v");
-    auto last = name.find_last_not_of(" \t\r\n\f\v");
-    if (first != 0 || last + 1 != name.size()) return "username must not start or end with whitespace";
+    // Names from a login or the API have passed it already; names in the database may predate it.
+    if (auto normal = names::normalize_username(name); !normal.ok()) return normal.error;
     if (pattern && !std::regex_search(name.begin(), name.end(), *pattern, std::regex_constants::match_continuous))
       return "username does not match Authenticator.username_pattern " + text;
     return std::nullopt;
   };
 }
+
+namespace {
+
+// A user stored before names were normalised (ÉLISE, a decomposed rené) is valid but no login or
+// API call reaches it any more: they all arrive normalised. It is named, never renamed: its servers'
+// URLs, OAuth clients and tokens carry the old name, and when the normal name exists too, which
+// account is the person's is the operator's call (PATCH /hub/api/users/OLD {"name": NEW} renames).
+void warn_unnormalised(model::hub_model& model, const std::vector<model::user_ptr>& users) {
+  for (const auto& u : users) {
+    auto normal = names::normalize_username(u->name);
+    if (!normal.ok() || normal.name == u->name) continue;  // invalid names: the rule's pass below
+    const bool taken = model.find_user(normal.name) != nullptr;
+    spdlog::warn("users: {} in the database is not a normalised name (logins and the API now give {}{}); kept as it is: "
+                 "rename it or delete it",
+                 u->name, normal.name, taken ? ", which is another user" : "");
+  }
+}
+
+}  // namespace
 
 void check_existing_users(const config& cfg, model::hub_model& model, const username_rule& rule,
                           plugins::authenticator_adapter& authenticator) {
@@ -33,7 +52,9 @@ void check_existing_users(const config& cfg, model::hub_model& model, const user
   const bool remove = cfg.get("Authenticator", "delete_invalid_users").get<bool>();
   const bool has_add_user = authenticator.implements("add_user");
   std::vector<std::string> kept;
-  for (const auto& u : model.list_users(0, std::numeric_limits<std::size_t>::max())) {
+  const auto users = model.list_users(0, std::numeric_limits<std::size_t>::max());
+  warn_unnormalised(model, users);
+  for (const auto& u : users) {
     if (blocked.count(u->name)) continue;  // as JupyterHub: blocked users are not offered to add_user
     auto why = rule(u->name);
     if (!why && has_add_user) {

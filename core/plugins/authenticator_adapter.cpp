@@ -2,9 +2,6 @@
 
 #include "core/plugins/detail/host_core.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 namespace hubd::core::plugins {
 
 namespace {
@@ -120,11 +117,9 @@ void authenticator_adapter::logout(json input, op_callback done) {
   detail::call_op(inst_, "logout", inst_->plugin().auth.logout, input, {}, std::move(done));
 }
 
-std::string authenticator_adapter::normalize_username(std::string_view username) const {
-  if (auto r = sink_call(*inst_, inst_->plugin().auth.normalize_username, username)) return *r;
-  std::string out(username);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
+names::username_result authenticator_adapter::normalize_username(std::string_view username) const {
+  if (auto r = sink_call(*inst_, inst_->plugin().auth.normalize_username, username)) return names::normalize_username(*r);
+  return names::normalize_username(username);
 }
 
 std::optional<std::string> authenticator_adapter::validate_username(std::string_view username) const {

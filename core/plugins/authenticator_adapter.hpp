@@ -3,6 +3,7 @@
 // std::function callbacks. Callbacks run on the plugin completion thread, exactly once, never inline;
 // post to your own strand from there. Every failure (denied, timeout, malformed result) is reported
 // as a non-ok op_result: callers fail closed.
+#include "core/names/username.hpp"
 #include "core/plugins/op_result.hpp"
 
 #include <nlohmann/json.hpp>
@@ -46,8 +47,9 @@ public:
   void logout(nlohmann::json input, op_callback done);
 
   // Quick synchronous calls (the plugin promises they are thread-safe and do no I/O).
-  // JupyterHub's default when the plugin has no opinion: lower-case.
-  std::string normalize_username(std::string_view username) const;
+  // The plugin's own normalize_username (when it has one) and then hubd's rule (core/names) on
+  // its result: a plugin can map names, never past NFC, case folding and the refusals.
+  names::username_result normalize_username(std::string_view username) const;
   // nullopt when valid; otherwise the reason. Without a plugin rule: JupyterHub's default (non-empty,
   // no '/').
   std::optional<std::string> validate_username(std::string_view username) const;

@@ -80,7 +80,11 @@ struct login_run : std::enable_shared_from_this<login_run> {
       return fail(403, invalid_login, "the authenticator returned no name");
     auth = std::move(auth_model);
     std::string raw = auth["name"].get<std::string>();
-    name = ctx.authenticator.normalize_username ? ctx.authenticator.normalize_username(raw) : lower(raw);
+    auto normal = ctx.authenticator.normalize_username ? ctx.authenticator.normalize_username(raw) : names::normalize_username(raw);
+    attempted = raw;
+    // The person sees why: the rule is public and says nothing about the credentials.
+    if (!normal.ok()) return fail(403, "Invalid username: " + normal.error, normal.error);
+    name = std::move(normal.name);
     if (auto it = ctx.options.username_map.find(name); it != ctx.options.username_map.end()) name = it->second;
     if (auto bad = validate(name)) return fail(403, invalid_login, "invalid username: " + *bad);
     auth["name"] = name;
@@ -93,12 +97,6 @@ struct login_run : std::enable_shared_from_this<login_run> {
                       ") returned no groups. Ask the hub's administrator.",
                   "manage_groups is on and the auth model has no 'groups' (null leaves memberships unchanged)");
     check_blocked();
-  }
-
-  static std::string lower(std::string s) {
-    for (char& c : s)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    return s;
   }
 
   std::optional<std::string> validate(const std::string& n) const {

@@ -4,6 +4,7 @@
 // empty, and the handlers then answer as if the feature were absent.
 #include "core/http/signed_value.hpp"
 #include "core/model/hub_model.hpp"
+#include "core/names/username.hpp"
 #include "core/plugins/op_result.hpp"
 #include "core/rbac/scope_table.hpp"
 #include "core/session/session_identifier.hpp"
@@ -67,7 +68,8 @@ web_options web_options_from_config(const nlohmann::json& config);
 struct authenticator_port {
   std::string name = "dummy";
   std::function<void(nlohmann::json login_data, plugins::op_callback)> authenticate;
-  std::function<std::string(std::string_view)> normalize_username;            // default: lower-case
+  // The plugin's normalize_username and hubd's rule; default: hubd's rule (core/names) alone.
+  std::function<names::username_result(std::string_view)> normalize_username;
   std::function<std::optional<std::string>(std::string_view)> validate_username;  // nullopt = valid
   // Optional plugin opinions; empty = JupyterHub's default rule from the config lists.
   std::function<void(nlohmann::json input, plugins::op_callback)> check_blocked;

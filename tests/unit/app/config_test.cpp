@@ -137,9 +137,34 @@ TEST_CASE("JupyterHub class names become hubd plugin names, or are refused namin
 TEST_CASE("username_pattern is a regular expression checked at load") {
   CHECK(error_of("[Authenticator]\nusername_pattern = \"[a-z\"\n")
             .rfind("hub.toml:2: Authenticator.username_pattern: not a valid regular expression", 0) == 0);
+  // The pattern sees the normalised name, as a login's name.
   CHECK(error_of("[Authenticator]\nusername_pattern = \"^[a-z]+$\"\nadmin_users = [\"Bob1\"]\n") ==
-        "hub.toml:3: Authenticator.admin_users: \"Bob1\" does not match Authenticator.username_pattern");
+        "hub.toml:3: Authenticator.admin_users: \"bob1\" does not match Authenticator.username_pattern");
+  CHECK_NOTHROW(load_config_text("[Authenticator]\nusername_pattern = \"^[a-z]+$\"\nadmin_users = [\"BOB\"]\n"));
   CHECK_NOTHROW(load_config_text("[Authenticator]\nusername_pattern = \"[a-z]+\"\nallowed_users = [\"bob1\"]\n"));
+}
+
+TEST_CASE("user names in the config are normalised as logins are, and unusable ones refused naming key and line") {
+  auto cfg = load_config_text(
+      "[JupyterHub.load_groups]\nteam = [\"CAROL\"]\nstaff = {users = [\"Zo\u00cb\"]}\n"
+      "[[JupyterHub.load_roles]]\nname = \"r\"\nscopes = [\"read:users\"]\nusers = [\"RENE\u0301\"]\n"
+      "[Authenticator]\nallowed_users = [\"\u00c9LISE\", \"Stra\u00dfe\"]\nadmin_users = [\"ADMIN\"]\n"
+      "blocked_users = [\"MALLORY\"]\nusername_map = {\"Alice@Example.org\" = \"ALICE\"}\n");
+  CHECK(cfg.get("Authenticator", "allowed_users") == nlohmann::json({"\u00e9lise", "strasse"}));
+  CHECK(cfg.get("Authenticator", "admin_users") == nlohmann::json({"admin"}));
+  CHECK(cfg.get("Authenticator", "blocked_users") == nlohmann::json({"mallory"}));
+  CHECK(cfg.get("Authenticator", "username_map") == nlohmann::json({{"alice@example.org", "alice"}}));
+  CHECK(cfg.get("JupyterHub", "load_groups")["team"] == nlohmann::json({"carol"}));
+  CHECK(cfg.get("JupyterHub", "load_groups")["staff"]["users"] == nlohmann::json({"zo\u00eb"}));
+  CHECK(cfg.get("JupyterHub", "load_roles")[0]["users"] == nlohmann::json({"ren\u00e9"}));
+
+  CHECK(error_of("[Authenticator]\n\nallowed_users = [\"alice\", \"\u00a0bob\"]\n") ==
+        "hub.toml:3: Authenticator.allowed_users: \"\u00a0bob\": username must not start or end with whitespace");
+  CHECK(error_of("[Authenticator]\nadmin_users = [\"..\"]\n") ==
+        "hub.toml:2: Authenticator.admin_users: \"..\": username must not be \".\" or \"..\"");
+  CHECK(error_of("[Authenticator]\nblocked_users = [\"a\\u0001b\"]\n").find("Authenticator.blocked_users: \"a\\u0001b\": username must not contain control characters (U+0001)") != std::string::npos);
+  CHECK(error_of("[JupyterHub.load_groups]\nteam = [\"a/b\"]\n").find("JupyterHub.load_groups") != std::string::npos);
+  CHECK(error_of("[Authenticator]\nusername_map = {\"x\" = \"a\\u202eb\"}\n").find("Authenticator.username_map") != std::string::npos);
 }
 
 TEST_CASE("configured tokens: at least 16 characters unless trust_user_provided_tokens") {

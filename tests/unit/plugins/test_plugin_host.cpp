@@ -116,7 +116,9 @@ TEST_CASE("create failures name the plugin, the file and the plugin's reason") {
 TEST_CASE("sink functions and routes") {
   fx f;
   auto a = f.auth();
-  CHECK(a->normalize_username("Alice") == "norm-Alice");
+  // The plugin's own mapping, then hubd's rule on what it gave back (case folding, refusals).
+  CHECK(a->normalize_username("Alice").name == "norm-alice");
+  CHECK(a->normalize_username("../x").error.find("'/'") != std::string::npos);
   CHECK(a->routes() == std::vector<std::string>{"oauth_callback"});
   CHECK(a->implements("normalize_username"));
   CHECK_FALSE(a->implements("check_allowed"));
