@@ -79,8 +79,10 @@ struct hub_fixture {
     if (!config.contains("JupyterHub")) config["JupyterHub"] = nlohmann::json::object();
     if (!config["JupyterHub"].contains("redirect_to_server")) config["JupyterHub"]["redirect_to_server"] = false;
     auto options = web::web_options_from_config(config);
-    sessions = std::make_unique<core::session::session_identifier>(
-        *model_owner, table, signer, core::session::session_settings{options.cookie_host_prefix, options.cookie_max_age});
+    core::session::session_settings session_settings;
+    session_settings.cookie_host_prefix = options.cookie_host_prefix;
+    session_settings.cookie_max_age = options.cookie_max_age;
+    sessions = std::make_unique<core::session::session_identifier>(*model_owner, table, signer, session_settings);
     ctx.reset(new web::web_context{*model_owner, table, signer, *sessions, std::move(options), nullptr, {}, {}, {}});
     ctx->options.version = "0.1.0";
     ctx->templates = std::make_shared<web::template_renderer>(
