@@ -35,9 +35,10 @@ USERS = {
     "locked": (f"hp{SUFFIX}l", f"pw-{secrets.token_hex(6)}", ["-G", ALLOWED]),
     "expired": (f"hp{SUFFIX}e", f"pw-{secrets.token_hex(6)}", ["-G", ALLOWED]),  # chage -E 0: account expired
     "stale": (f"hp{SUFFIX}s", f"pw-{secrets.token_hex(6)}", ["-G", ALLOWED]),  # chage -d 0: must change password
-    # Upper case is outside Debian's default name rule, but an account can have it (pam_normalize_username).
-    "capital": (f"Hp{SUFFIX}C", f"pw-{secrets.token_hex(6)}", ["--badname", "-G", ALLOWED]),
+    # pam_normalize_username: a second name on this account's uid (useradd -o) is ALIAS.
+    "canonical": (f"hp{SUFFIX}k", f"pw-{secrets.token_hex(6)}", ["-G", ALLOWED]),
 }
+ALIAS = (f"hp{SUFFIX}q", f"pw-{secrets.token_hex(6)}")
 WRONG_PASSWORD = f"not-the-password-{secrets.token_hex(6)}"
 UNKNOWN_USER = f"hp{SUFFIX}x"
 NOT_IN_GROUP = "You are not in a group allowed to use this hub."
@@ -70,7 +71,7 @@ def sh(*cmd, input=None):
 
 
 def remove_accounts():
-    for name, _, _ in USERS.values():
+    for name in [ALIAS[0]] + [n for n, _, _ in USERS.values()]:
         subprocess.run(["userdel", "-r", name], capture_output=True, timeout=60)
     for group in (ADMINS, ALLOWED):
         subprocess.run(["groupdel", group], capture_output=True, timeout=60)
@@ -90,7 +91,10 @@ def accounts():
             sh("groupadd", group)
         for name, password, extra in USERS.values():
             sh("useradd", "-m", "-s", "/bin/sh", *extra, name)
-        sh("chpasswd", input="".join(f"{n}:{p}\n" for n, p, _ in USERS.values()))
+        canonical = pwd.getpwnam(USERS["canonical"][0])
+        # Listed after the canonical name in /etc/passwd: the uid's name stays the canonical one.
+        sh("useradd", "-o", "-u", str(canonical.pw_uid), "-g", str(canonical.pw_gid), "-M", "-s", "/bin/sh", ALIAS[0])
+        sh("chpasswd", input="".join(f"{n}:{p}\n" for n, p, _ in [*USERS.values(), (*ALIAS, None)]))
         sh("passwd", "-l", USERS["locked"][0])
         sh("chage", "-E", "0", USERS["expired"][0])
         sh("chage", "-d", "0", USERS["stale"][0])
@@ -114,6 +118,8 @@ api_token = {toml_str(ADMIN_TOKEN)}
 
 [Authenticator]
 allowed_users = [{toml_str(USERS["named"][0])}]
+# These tests send many wrong passwords on purpose; hubd's own throttle has its own tests.
+login_throttle = false
 
 [Spawner]
 cmd = ["/usr/bin/python3", "-c", {toml_str(IDENTITY_SERVER)}]
@@ -410,12 +416,11 @@ def test_open_sessions_opens_at_spawn_and_closes_at_stop(session_hub):
     assert "disabling PAM sessions" not in h.log()
 
 
-def test_pam_normalize_username_keeps_the_accounts_own_name(session_hub):
-    # Without it, JupyterHub's default lower-cases the name, and a spawn then looks for an account that
-    # does not exist; with it, the hub user is named as the account (user name -> uid -> name).
-    name, password, _ = USERS["capital"]
+def test_pam_normalize_username_names_the_account_not_the_alias(session_hub):
+    # JupyterHub's round trip (user name -> uid -> name): two names on one uid log in as one hub user.
+    name, password = ALIAS
     s, r = login(session_hub, name, password)
     assert r.status_code == 302, r.text[:500]
-    assert s.get(session_hub.api_url + "/user", timeout=10).json()["name"] == name
-    assert admin(session_hub, "GET", f"/users/{name.lower()}").status_code == 404
+    assert s.get(session_hub.api_url + "/user", timeout=10).json()["name"] == USERS["canonical"][0]
+    assert admin(session_hub, "GET", f"/users/{name}").status_code == 404
     assert password not in session_hub.log() and USERS["member"][1] not in session_hub.log()
