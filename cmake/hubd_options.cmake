@@ -24,6 +24,12 @@ elseif(hubd_sanitize MATCHES "^(address|on|yes|true|y|1)$")
 elseif(HUBD_SANITIZE)
   message(FATAL_ERROR "HUBD_SANITIZE=${HUBD_SANITIZE}: use OFF, ON/address or thread")
 endif()
+if(hubd_sanitize STREQUAL "thread" OR hubd_sanitize MATCHES "^(address|on|yes|true|y|1)$")
+  # The sanitizers intercept crypt_r and look the real one up when the process starts. libcrypt
+  # arrives later, with pam_unix, which PAM loads at the first login: the lookup found nothing and
+  # that login jumped to address 0. Loaded from the start, it is found.
+  target_link_options(hubd_options INTERFACE "LINKER:--push-state,--no-as-needed,-lcrypt,--pop-state")
+endif()
 
 # The build tree has the layout of an installed tree, so that one rule finds everything hubd ships:
 # <root>/bin/hubd, <root>/lib/hubd/plugins/*.so, <root>/share/hubd/{templates,static}, with <root> the

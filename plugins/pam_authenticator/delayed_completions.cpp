@@ -36,8 +36,10 @@ void delayed_completions::run() {
       wake_.wait(lk);
       continue;
     }
-    if (!stopping_ && std::chrono::steady_clock::now() < queue_.top().due) {
-      wake_.wait_until(lk, queue_.top().due);
+    // A copy: wait_until reads the deadline again after waking, when a push may have moved the element.
+    const auto due = queue_.top().due;
+    if (!stopping_ && std::chrono::steady_clock::now() < due) {
+      wake_.wait_until(lk, due);
       continue;
     }
     auto fn = std::move(const_cast<item&>(queue_.top()).fn);

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <string_view>
 
@@ -87,11 +88,19 @@ void record_delay(int status, unsigned usec, void* data) noexcept {
   if (st && status != PAM_SUCCESS) st->delay_usec = usec;
 }
 
+// pam_start loads the service's modules (dlopen) and pam_end unloads them (dlclose). glibc makes that
+// thread-safe with a lock of the dynamic loader that ThreadSanitizer cannot see, so concurrent
+// transactions read as a race on the loader's own memory. Loading and unloading one transaction at a
+// time costs microseconds; the slow part, the conversation and the password check, still runs
+// concurrently.
+std::mutex module_loading;
+
 class transaction {
 public:
   transaction(const std::string& service, const std::string& user, conversation_state& st) {
     conv_.conv = &converse;
     conv_.appdata_ptr = &st;
+    std::lock_guard lk(module_loading);
     code_ = ::pam_start(service.c_str(), user.c_str(), &conv_, &handle_);
     if (code_ == PAM_SUCCESS) {
       // Instead of sleeping inside pam_authenticate, Linux-PAM calls this with the delay it wanted.
@@ -100,6 +109,7 @@ public:
     }
   }
   ~transaction() {
+    std::lock_guard lk(module_loading);
     if (handle_) ::pam_end(handle_, last_);
   }
   transaction(const transaction&) = delete;

@@ -37,15 +37,15 @@ struct journal {
 }  // namespace
 
 TEST_CASE("delayed completions: no delay runs at once, on the caller's thread") {
+  journal j;  // outlives d, whose thread may still be returning from j's callback
   hubd_pam::delayed_completions d;
-  journal j;
   d.after(0us, [&] { j.add("now"); });
   CHECK(j.snapshot() == std::vector<std::string>{"now"});
 }
 
 TEST_CASE("delayed completions: each runs once its delay has passed, earliest deadline first") {
-  hubd_pam::delayed_completions d;
   journal j;
+  hubd_pam::delayed_completions d;
   auto start = std::chrono::steady_clock::now();
   d.after(300ms, [&] { j.add("late"); });
   d.after(100ms, [&] { j.add("early"); });
