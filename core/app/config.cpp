@@ -327,47 +327,14 @@ std::string_view known_key(const config& cfg, std::string_view precise, std::str
   return cfg.lines.count(precise) ? precise : outer;
 }
 
-// One user name of the config made the name the hub stores, as every login and API call makes it;
-// a name no one could log in as is a config error.
-void normalise_name(const config& cfg, json& value, std::string_view key) {
-  auto r = names::normalize_username(value.get<std::string>());
-  if (!r.ok()) fail_at(cfg, key, json(value.get<std::string>()).dump(-1, ' ', false, json::error_handler_t::replace) + ": " + r.error);
-  value = std::move(r.name);
-}
-
-void normalise_name_list(const config& cfg, json& list, std::string_view key) {
-  if (!list.is_array()) return;  // the bootstrap names the wrong shape
-  for (auto& n : list)
-    if (n.is_string()) normalise_name(cfg, n, key);
-}
-
-// Every user name the config holds, so that allowed_users = ["ÉLISE"] admits the login élise.
+// Without the authenticator (which start-up applies) the case is kept: the loader refuses what no
+// one could log in as, and composes (NFC), nothing more.
 void normalise_user_names(config& cfg) {
-  auto& auth = cfg.values["Authenticator"];
-  for (const char* key : {"admin_users", "allowed_users", "blocked_users"})
-    normalise_name_list(cfg, auth[key], std::string("Authenticator.") + key);
-  // Keys are matched against the normalised login name, values become the user.
-  json mapped = json::object();
-  for (auto& [from, to] : auth["username_map"].items()) {
-    const std::string key = std::string(known_key(cfg, "Authenticator.username_map." + from, "Authenticator.username_map"));
-    json k = from;
-    normalise_name(cfg, k, key);
-    normalise_name(cfg, to, key);
-    mapped[k.get<std::string>()] = to;
-  }
-  auth["username_map"] = std::move(mapped);
-  auto& jh = cfg.values["JupyterHub"];
-  for (auto& [group, spec] : jh["load_groups"].items()) {
-    const std::string key = "JupyterHub.load_groups." + group;
-    normalise_name_list(cfg, spec.is_object() && spec.contains("users") ? spec["users"] : spec,
-                        known_key(cfg, key + ".users", known_key(cfg, key, "JupyterHub.load_groups")));
-  }
-  auto& roles = jh["load_roles"];
-  for (std::size_t i = 0; i < roles.size(); ++i) {
-    const std::string key = "JupyterHub.load_roles[" + std::to_string(i) + "].users";
-    if (roles[i].is_object() && roles[i].contains("users"))
-      normalise_name_list(cfg, roles[i]["users"], known_key(cfg, key, "JupyterHub.load_roles"));
-  }
+  for_each_user_name(cfg, [&cfg](json& name, const std::string& key) {
+    auto r = names::normalize_username(name.get<std::string>(), names::case_rule::keep);
+    if (!r.ok()) fail_at(cfg, key, json(name.get<std::string>()).dump(-1, ' ', false, json::error_handler_t::replace) + ": " + r.error);
+    name = std::move(r.name);
+  });
 }
 
 // Checks that need more than one key, or more than the type: the file's line is named as always.
@@ -391,11 +358,13 @@ void check_semantics(config& cfg) {
       fail_at(cfg, "Authenticator.username_pattern", std::string("not a valid regular expression: ") + e.what());
     }
     // As JupyterHub at start-up: a configured name the pattern refuses is a config error.
+    // (on the name as hubd's rule folds it, what an authenticator without a rule of its own gives)
     for (const char* key : {"admin_users", "allowed_users"})
-      for (const auto& n : auth[key])
-        if (!std::regex_search(n.get<std::string>(), re, std::regex_constants::match_continuous))
-          fail_at(cfg, std::string("Authenticator.") + key,
-                  "\"" + n.get<std::string>() + "\" does not match Authenticator.username_pattern");
+      for (const auto& n : auth[key]) {
+        const auto name = names::normalize_username(n.get<std::string>()).name;
+        if (!std::regex_search(name, re, std::regex_constants::match_continuous))
+          fail_at(cfg, std::string("Authenticator.") + key, "\"" + name + "\" does not match Authenticator.username_pattern");
+      }
   }
 
   const bool trusted = cfg.values["JupyterHub"]["trust_user_provided_tokens"].get<bool>();
@@ -529,6 +498,38 @@ std::string generate_default_config() {
   s << "\n# [plugins.NAME]\n";
   for (const auto& key : plugin_host_keys()) s << "# " << key.name << " = " << key.default_value.dump() << "  # " << key.doc << "\n";
   return s.str();
+}
+
+void for_each_user_name(config& cfg, const std::function<void(json& name, const std::string& key)>& fn) {
+  auto each = [&fn](json& list, const std::string& key) {
+    if (!list.is_array()) return;  // the bootstrap names the wrong shape
+    for (auto& n : list)
+      if (n.is_string()) fn(n, key);
+  };
+  auto& auth = cfg.values["Authenticator"];
+  for (const char* key : {"admin_users", "allowed_users", "blocked_users"}) each(auth[key], std::string("Authenticator.") + key);
+  // Keys are matched against the normalised login name, values become the user.
+  json mapped = json::object();
+  for (auto& [from, to] : auth["username_map"].items()) {
+    const std::string key(known_key(cfg, "Authenticator.username_map." + from, "Authenticator.username_map"));
+    json k = from;
+    fn(k, key);
+    if (to.is_string()) fn(to, key);
+    mapped[k.get<std::string>()] = to;
+  }
+  auth["username_map"] = std::move(mapped);
+  auto& jh = cfg.values["JupyterHub"];
+  for (auto& [group, spec] : jh["load_groups"].items()) {
+    const std::string key = "JupyterHub.load_groups." + group;
+    each(spec.is_object() && spec.contains("users") ? spec["users"] : spec,
+         std::string(known_key(cfg, key + ".users", known_key(cfg, key, "JupyterHub.load_groups"))));
+  }
+  auto& roles = jh["load_roles"];
+  for (std::size_t i = 0; i < roles.size(); ++i) {
+    const std::string key = "JupyterHub.load_roles[" + std::to_string(i) + "].users";
+    if (roles[i].is_object() && roles[i].contains("users"))
+      each(roles[i]["users"], std::string(known_key(cfg, key, "JupyterHub.load_roles")));
+  }
 }
 
 }  // namespace hubd::core::app

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -96,5 +97,11 @@ config load_config_text(std::string_view toml_text, std::string_view source_name
 config default_config();
 // The commented default config `hubd generate-config` prints.
 std::string generate_default_config();
+
+// Every user name the config holds (Authenticator.admin_users, allowed_users, blocked_users, both
+// sides of username_map, the users of JupyterHub.load_groups and load_roles), each with the key a
+// refusal names; `fn` may replace the name. The loader checks them with hubd's name rule; start-up
+// makes them the names the authenticator gives (its normalize_username, then the rule).
+void for_each_user_name(config& cfg, const std::function<void(nlohmann::json& name, const std::string& key)>& fn);
 
 }  // namespace hubd::core::app

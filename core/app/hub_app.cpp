@@ -177,6 +177,15 @@ void hub_app::start() {
   auto authenticator = p.registry->create_authenticator(auth_name, section_of(auth_name));
   if (!authenticator) throw config_error(cfg_.where("plugins." + auth_name) + ": " + authenticator.error());
   p.authenticator = authenticator.value();
+  // The config's user names become the names logins get, through the same authenticator and rule
+  // (JupyterHub applies normalize_username to them at start-up), before anything reads them.
+  for_each_user_name(cfg_, [&](json& name, const std::string& key) {
+    auto r = p.authenticator->normalize_username(name.get<std::string>());
+    if (!r.ok())
+      throw config_error(cfg_.where(key) + ": " + json(name.get<std::string>()).dump(-1, ' ', false, json::error_handler_t::replace) +
+                         ": " + r.error + " (as the authenticator normalises it)");
+    name = std::move(r.name);
+  });
 
   for (const auto& [name, table] : plugin_tables.items()) {
     if (name == auth_name || !table.value("enabled", true)) continue;

@@ -50,7 +50,7 @@ std::string refusal(utf8proc_int32_t cp) {
 
 }  // namespace
 
-username_result normalize_username(std::string_view raw) {
+username_result normalize_username(std::string_view raw, case_rule cases) {
   if (raw.empty()) return refuse("must not be empty");
   const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(raw.data());
   const auto size = static_cast<utf8proc_ssize_t>(raw.size());
@@ -73,7 +73,9 @@ username_result normalize_username(std::string_view raw) {
   // Canonical composition (NFC, no compatibility mappings) of the fully case-folded text: the
   // folding happens on the decomposed form, so the result is composed and caseless in one pass.
   utf8proc_uint8_t* mapped = nullptr;
-  const auto len = utf8proc_map(bytes, size, &mapped, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD));
+  int options = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
+  if (cases == case_rule::fold) options |= UTF8PROC_CASEFOLD;
+  const auto len = utf8proc_map(bytes, size, &mapped, static_cast<utf8proc_option_t>(options));
   std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(mapped, &std::free);
   if (len < 0) return refuse(std::string("cannot be normalised: ") + utf8proc_errmsg(len));
   std::string name(reinterpret_cast<const char*>(mapped), static_cast<std::size_t>(len));
@@ -82,8 +84,8 @@ username_result normalize_username(std::string_view raw) {
   return {std::move(name), {}};
 }
 
-bool is_normalized(std::string_view name) {
-  auto r = normalize_username(name);
+bool is_normalized(std::string_view name, case_rule cases) {
+  auto r = normalize_username(name, cases);
   return r.ok() && r.name == name;
 }
 

@@ -15,9 +15,14 @@ struct username_result {
   bool ok() const { return error.empty(); }
 };
 
-username_result normalize_username(std::string_view raw);
+// fold: full case folding (the rule). keep: NFC and the refusals only, for a name an authority
+// that tells case apart has already chosen (a PAM account's own name: Alice and alice may be two
+// people there, and folding would give one of them the other's hub user).
+enum class case_rule { fold, keep };
+
+username_result normalize_username(std::string_view raw, case_rule cases = case_rule::fold);
 
 // True when `name` is a valid name already in normal form (what the rule gives back unchanged).
-bool is_normalized(std::string_view name);
+bool is_normalized(std::string_view name, case_rule cases = case_rule::fold);
 
 }  // namespace hubd::core::names

@@ -118,7 +118,10 @@ void authenticator_adapter::logout(json input, op_callback done) {
 }
 
 names::username_result authenticator_adapter::normalize_username(std::string_view username) const {
-  if (auto r = sink_call(*inst_, inst_->plugin().auth.normalize_username, username)) return names::normalize_username(*r);
+  // A plugin that answers chose the name, case included (pam_normalize_username: the account's own
+  // name, and Alice and alice may be two accounts); NFC and the refusals still apply.
+  if (auto r = sink_call(*inst_, inst_->plugin().auth.normalize_username, username))
+    return names::normalize_username(*r, names::case_rule::keep);
   return names::normalize_username(username);
 }
 

@@ -47,8 +47,9 @@ public:
   void logout(nlohmann::json input, op_callback done);
 
   // Quick synchronous calls (the plugin promises they are thread-safe and do no I/O).
-  // The plugin's own normalize_username (when it has one) and then hubd's rule (core/names) on
-  // its result: a plugin can map names, never past NFC, case folding and the refusals.
+  // The plugin's own normalize_username and then hubd's rule (core/names) on its result without
+  // case folding (the plugin chose the case); when the plugin has no answer, the whole rule on
+  // the name. A plugin can map names, never past NFC and the refusals.
   names::username_result normalize_username(std::string_view username) const;
   // nullopt when valid; otherwise the reason. Without a plugin rule: JupyterHub's default (non-empty,
   // no '/').

@@ -65,9 +65,9 @@ typedef struct hubd_authenticator_vtbl {
 
   /* Sink functions: [any], quick, no I/O. Each writes its answer into out and returns true, or returns
    * false for "use hubd's default" (JupyterHub's default behaviour). */
-  /* normalize_username: username in, normalized name out. hubd's own rule (Unicode NFC, full case
-   * folding, refusal of control characters, surrounding whitespace, '/', "." and "..") then applies
-   * to what is written here, or to the name itself when this returns false. */
+  /* normalize_username: username in, normalized name out. hubd then applies Unicode NFC and refuses
+   * control characters, surrounding whitespace, '/', "." and ".." in what is written here, keeping
+   * its case; when this returns false, hubd's whole rule applies (with full case folding). */
   bool (*normalize_username)(hubd_plugin_obj *self, hubd_str username, hubd_sink *out);
   /* validate_username: returns true when valid; may write the reason into reason when invalid.
    * NULL means JupyterHub's default rule. */

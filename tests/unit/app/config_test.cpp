@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 using hubd::core::app::config_error;
 using hubd::core::app::load_config_text;
 
@@ -144,19 +146,31 @@ TEST_CASE("username_pattern is a regular expression checked at load") {
   CHECK_NOTHROW(load_config_text("[Authenticator]\nusername_pattern = \"[a-z]+\"\nallowed_users = [\"bob1\"]\n"));
 }
 
-TEST_CASE("user names in the config are normalised as logins are, and unusable ones refused naming key and line") {
+TEST_CASE("user names in the config are composed and unusable ones refused naming key and line") {
+  // Case is the authenticator's to fold at start-up (a PAM account may be Alice): the loader composes.
   auto cfg = load_config_text(
-      "[JupyterHub.load_groups]\nteam = [\"CAROL\"]\nstaff = {users = [\"Zo\u00cb\"]}\n"
+      "[JupyterHub.load_groups]\nteam = [\"CAROL\"]\nstaff = {users = [\"Zoe\u0308\"]}\n"
       "[[JupyterHub.load_roles]]\nname = \"r\"\nscopes = [\"read:users\"]\nusers = [\"RENE\u0301\"]\n"
-      "[Authenticator]\nallowed_users = [\"\u00c9LISE\", \"Stra\u00dfe\"]\nadmin_users = [\"ADMIN\"]\n"
-      "blocked_users = [\"MALLORY\"]\nusername_map = {\"Alice@Example.org\" = \"ALICE\"}\n");
-  CHECK(cfg.get("Authenticator", "allowed_users") == nlohmann::json({"\u00e9lise", "strasse"}));
-  CHECK(cfg.get("Authenticator", "admin_users") == nlohmann::json({"admin"}));
-  CHECK(cfg.get("Authenticator", "blocked_users") == nlohmann::json({"mallory"}));
-  CHECK(cfg.get("Authenticator", "username_map") == nlohmann::json({{"alice@example.org", "alice"}}));
-  CHECK(cfg.get("JupyterHub", "load_groups")["team"] == nlohmann::json({"carol"}));
-  CHECK(cfg.get("JupyterHub", "load_groups")["staff"]["users"] == nlohmann::json({"zo\u00eb"}));
-  CHECK(cfg.get("JupyterHub", "load_roles")[0]["users"] == nlohmann::json({"ren\u00e9"}));
+      "[Authenticator]\nallowed_users = [\"E\u0301LISE\", \"Stra\u00dfe\"]\nadmin_users = [\"ADMIN\"]\n"
+      "blocked_users = [\"MALLORY\"]\nusername_map = {\"Alice@Example.org\" = \"ALICE\", \"x\" = \"o\u0308\"}\n");
+  CHECK(cfg.get("Authenticator", "allowed_users") == nlohmann::json({"\u00c9LISE", "Stra\u00dfe"}));
+  CHECK(cfg.get("Authenticator", "admin_users") == nlohmann::json({"ADMIN"}));
+  CHECK(cfg.get("Authenticator", "blocked_users") == nlohmann::json({"MALLORY"}));
+  CHECK(cfg.get("Authenticator", "username_map") == nlohmann::json({{"Alice@Example.org", "ALICE"}, {"x", "\u00f6"}}));
+  CHECK(cfg.get("JupyterHub", "load_groups")["team"] == nlohmann::json({"CAROL"}));
+  CHECK(cfg.get("JupyterHub", "load_groups")["staff"]["users"] == nlohmann::json({"Zo\u00eb"}));
+  CHECK(cfg.get("JupyterHub", "load_roles")[0]["users"] == nlohmann::json({"REN\u00c9"}));
+
+  // Every name, with the key its refusal names; what the walker's function writes is kept.
+  std::vector<std::string> seen;
+  hubd::core::app::for_each_user_name(cfg, [&](nlohmann::json& n, const std::string& key) {
+    seen.push_back(key + "=" + n.get<std::string>());
+    n = "u" + std::to_string(seen.size());
+  });
+  CHECK(seen.size() == 11);
+  CHECK(std::count(seen.begin(), seen.end(), "JupyterHub.load_roles[0].users=REN\u00c9") == 1);
+  CHECK(cfg.get("Authenticator", "blocked_users") == nlohmann::json({"u4"}));
+  CHECK(cfg.get("Authenticator", "username_map").size() == 2);
 
   CHECK(error_of("[Authenticator]\n\nallowed_users = [\"alice\", \"\u00a0bob\"]\n") ==
         "hub.toml:3: Authenticator.allowed_users: \"\u00a0bob\": username must not start or end with whitespace");

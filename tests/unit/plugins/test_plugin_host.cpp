@@ -116,8 +116,10 @@ TEST_CASE("create failures name the plugin, the file and the plugin's reason") {
 TEST_CASE("sink functions and routes") {
   fx f;
   auto a = f.auth();
-  // The plugin's own mapping, then hubd's rule on what it gave back (case folding, refusals).
-  CHECK(a->normalize_username("Alice").name == "norm-alice");
+  // The plugin's own mapping, then hubd's rule on what it gave back: NFC and the refusals, the
+  // plugin's case kept.
+  CHECK(a->normalize_username("Alice").name == "norm-Alice");
+  CHECK(a->normalize_username("Rene\u0301").name == "norm-Ren\u00e9");
   CHECK(a->normalize_username("../x").error.find("'/'") != std::string::npos);
   CHECK(a->routes() == std::vector<std::string>{"oauth_callback"});
   CHECK(a->implements("normalize_username"));
