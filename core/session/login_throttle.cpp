@@ -1,10 +1,19 @@
 #include "core/session/login_throttle.hpp"
 
+#include "core/names/username.hpp"
+
 #include <algorithm>
 
 namespace hubd::core::session {
 
 namespace {
+
+// Counted under the name the login would become (case folded, NFC), so that typing ALICE or a
+// decomposed form does not start a fresh counter; a name the rule refuses counts as typed.
+std::string counted_name(std::string_view typed) {
+  auto r = names::normalize_username(typed);
+  return r.ok() ? r.name : std::string(typed);
+}
 
 std::string key(char kind, std::string_view a, std::string_view b = {}) {
   std::string k(1, kind);
@@ -33,8 +42,9 @@ std::chrono::seconds login_throttle::retry_after(std::string_view name, std::str
   if (!settings_.enabled) return std::chrono::seconds(0);
   const auto now = now_();
   clock::duration wait{0};
+  const auto counted = counted_name(name);
   std::lock_guard lock(mutex_);
-  for (const auto& k : {key('p', name, address), key('a', address), key('n', name)}) {
+  for (const auto& k : {key('p', counted, address), key('a', address), key('n', counted)}) {
     auto it = counters_.find(k);
     if (it != counters_.end() && it->second.blocked_until > now) wait = std::max(wait, it->second.blocked_until - now);
   }
@@ -58,19 +68,21 @@ void login_throttle::count(std::string k, int limit, clock::time_point now) {
 void login_throttle::failed(std::string_view name, std::string_view address) {
   if (!settings_.enabled) return;
   const auto now = now_();
+  const auto counted = counted_name(name);
   std::lock_guard lock(mutex_);
   const int limit = std::max(1, settings_.failure_limit);
-  count(key('p', name, address), limit, now);
+  count(key('p', counted, address), limit, now);
   count(key('a', address), 10 * limit, now);
-  count(key('n', name), 40 * limit, now);
+  count(key('n', counted), 40 * limit, now);
   if (inserts_since_sweep_ >= sweep_every) forget_old(now);
 }
 
 void login_throttle::succeeded(std::string_view name, std::string_view address) {
   if (!settings_.enabled) return;
+  const auto counted = counted_name(name);
   std::lock_guard lock(mutex_);
-  counters_.erase(key('p', name, address));
-  counters_.erase(key('n', name));
+  counters_.erase(key('p', counted, address));
+  counters_.erase(key('n', counted));
 }
 
 void login_throttle::forget_old(clock::time_point now) {

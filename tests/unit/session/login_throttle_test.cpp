@@ -56,6 +56,22 @@ TEST_CASE("the wait never exceeds the maximum, however many failures") {
   CHECK(t.retry_after("alice", "10.0.0.1") == 30s);
 }
 
+TEST_CASE("case and Unicode variants of a name count as that name") {
+  fake_clock c;
+  login_throttle t(limit(3), c.fn());
+  t.failed("alice", "10.0.0.1");
+  t.failed("ALICE", "10.0.0.1");
+  t.failed("Alice", "10.0.0.1");
+  CHECK(t.retry_after("alice", "10.0.0.1") == 1s);
+  t.failed("ren\u00e9", "10.0.0.2");
+  t.failed("rene\u0301", "10.0.0.2");  // NFD
+  t.failed("REN\u00c9", "10.0.0.2");
+  CHECK(t.retry_after("ren\u00e9", "10.0.0.2") == 1s);
+  t.succeeded("ALICE", "10.0.0.1");
+  t.failed("alice", "10.0.0.1");
+  CHECK(t.retry_after("alice", "10.0.0.1") == 0s);
+}
+
 TEST_CASE("a guess from one address does not keep the same person out from another") {
   fake_clock c;
   login_throttle t(limit(2), c.fn());
