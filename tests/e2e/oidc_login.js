@@ -19,30 +19,17 @@ const path = require("path");
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const BUILD_DIR = path.resolve(process.argv[2] || process.env.HUBD_BUILD_DIR || path.join(ROOT, "build"));
-const SKIP = 77;
 const TOTAL_TIMEOUT_MS = 90000;
 const KINDS = ["node", "glewlwyd"];
 const LOGIN_SERVICE = "Test IdP";
 const ADMIN_TOKEN = crypto.randomBytes(24).toString("hex");
 
-function skip(reason) {
-  console.log(`skip: ${reason}`);
-  process.exit(SKIP);
-}
-
 // Before anything is required that may not be installed.
-function checkPrerequisites() {
-  try {
-    require.resolve("playwright-core");
-  } catch (e) {
-    skip("playwright-core is not installed: run `npm ci` in tests/e2e (scripts/dev.sh test does)");
-  }
-  const chromium = process.env.HUBD_CHROMIUM || "/usr/bin/chromium";
-  if (!fs.existsSync(chromium)) skip(`chromium not found at ${chromium} (apt-get install chromium)`);
-  const plugin = path.join(BUILD_DIR, "lib", "hubd", "plugins", "generic_oauth.so");
-  if (!fs.existsSync(plugin)) throw new Error(`${plugin} is missing: build the hubd_shipped_plugins target first`);
-}
-checkPrerequisites();
+const { skip, needBrowser } = require("./lib/prerequisites");
+needBrowser();
+const GENERIC_OAUTH_PLUGIN = path.join(BUILD_DIR, "lib", "hubd", "plugins", "generic_oauth.so");
+if (!fs.existsSync(GENERIC_OAUTH_PLUGIN))
+  throw new Error(`${GENERIC_OAUTH_PLUGIN} is missing: build the hubd_shipped_plugins target first`);
 
 const { createSteps } = require("./lib/steps");
 const { launch, screenshot } = require("./lib/browser");

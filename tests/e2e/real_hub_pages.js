@@ -10,6 +10,7 @@
 const assert = require("assert/strict");
 const crypto = require("crypto");
 const path = require("path");
+require("./lib/prerequisites").needBrowser();
 const { createSteps } = require("./lib/steps");
 const { launch, screenshot } = require("./lib/browser");
 const { startHub, startRecorder, fetchWithTimeout, tomlStr } = require("./lib/real_hub");

@@ -12,6 +12,9 @@ const assert = require("assert/strict");
 const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
+const { needBrowser, needFiles } = require("./lib/prerequisites");
+needBrowser();
+needFiles(["/usr/bin/jupyterhub-singleuser", "/usr/bin/configurable-http-proxy"]);
 const { createSteps } = require("./lib/steps");
 const { launch, screenshot } = require("./lib/browser");
 const { startHub, freePort, fetchWithTimeout, tomlStr } = require("./lib/real_hub");
@@ -36,10 +39,6 @@ async function waitFor(what, fn, timeoutMs) {
 const { step, results: steps, failedCount, summary } = createSteps({ stopOnFailure: true });
 
 async function main() {
-  if (!fs.existsSync("/usr/bin/jupyterhub-singleuser") || !fs.existsSync("/usr/bin/configurable-http-proxy")) {
-    console.log("skip: needs /usr/bin/jupyterhub-singleuser and /usr/bin/configurable-http-proxy");
-    process.exit(0);
-  }
   const proxyPort = await freePort();
   const apiPort = await freePort();
   const proxyUrl = `http://127.0.0.1:${proxyPort}`;
