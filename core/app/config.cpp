@@ -163,7 +163,7 @@ struct loader {
     json obj = json::object();
     for (auto&& [name, v] : table) {
       std::string field_path = path + "." + std::string(name.str());
-      auto it = std::find_if(key.fields.begin(), key.fields.end(), [&](const config_key& f) { return f.name == name.str(); });
+      auto it = std::find_if(key.fields.begin(), key.fields.end(), [n = name.str()](const config_key& f) { return f.name == n; });
       if (it == key.fields.end()) {
         if (key.extra_fields_warn) {
           out.warnings.push_back(source + ":" + std::to_string(v.source().begin.line) + ": " + field_path + ": unknown key, ignored");
@@ -200,7 +200,7 @@ struct loader {
       remember(section_node, sname);
       for (auto&& [key_name, value] : *table) {
         std::string path = sname + "." + std::string(key_name.str());
-        auto key = std::find_if(sec->keys.begin(), sec->keys.end(), [&](const config_key& k) { return k.name == key_name.str(); });
+        auto key = std::find_if(sec->keys.begin(), sec->keys.end(), [n = key_name.str()](const config_key& k) { return k.name == n; });
         if (key == sec->keys.end()) fail(value, path, "unknown key" + moved_key_hint(sname, key_name.str(), *sec));
         if (key->not_supported_yet) fail(value, path, "not supported yet by hubd");
         out.values[sname][std::string(key_name.str())] = check(*key, value, path);

@@ -1,22 +1,36 @@
 #!/usr/bin/env bash
-# Builds the rbac libFuzzer target with clang and runs it for a bounded time.
-#   tests/fuzz/run_fuzz.sh SOURCE_DIR BUILD_DIR [SECONDS]
-# Longer runs: see tests/fuzz/README.md.
+# Builds one libFuzzer target with clang and runs it for a bounded time.
+#   tests/fuzz/run_fuzz.sh SOURCE_DIR BUILD_DIR [SECONDS] [TARGET]
+# TARGET is rbac (the default) or config. Longer runs: see tests/fuzz/README.md.
 set -euo pipefail
-src=${1:?source dir}; out=${2:?build dir}; seconds=${3:-20}
-mkdir -p "$out/fuzz-corpus"
-cp -n "$src"/tests/fuzz/corpus/* "$out/fuzz-corpus/" 2>/dev/null || true
-bin="$out/fuzz_rbac"
-sources=("$src"/core/rbac/*.cpp "$src"/tests/fuzz/fuzz_rbac.cpp)
-# Rebuild only when a source is newer than the binary.
+src=${1:?source dir}; out=${2:?build dir}; seconds=${3:-20}; target=${4:-rbac}
+flags=(); libs=()
+# Each target: the sources it links and the folders whose headers it depends on (for the rebuild check).
+case "$target" in
+  rbac)
+    sources=("$src"/core/rbac/*.cpp); deps=("$src"/core/rbac)
+    seeds="$src/tests/fuzz/corpus"; corpus="$out/fuzz-corpus" ;;
+  config)
+    sources=("$src"/core/app/config.cpp "$src"/core/app/config_schema.cpp "$src"/core/names/username.cpp)
+    deps=("$src"/core/app "$src"/core/names "$src"/core/plugins)
+    read -r -a flags <<<"$(pkg-config --cflags tomlplusplus libutf8proc)"
+    read -r -a libs <<<"$(pkg-config --libs tomlplusplus libutf8proc)" ;;
+  *) echo "run_fuzz.sh: unknown target $target" >&2; exit 2 ;;
+esac
+seeds=${seeds:-"$src/tests/fuzz/corpus/$target"}; corpus=${corpus:-"$out/fuzz-corpus-$target"}
+sources+=("$src/tests/fuzz/fuzz_$target.cpp")
+mkdir -p "$corpus"
+find "$seeds" -maxdepth 1 -type f -exec cp -n {} "$corpus/" \;
+bin="$out/fuzz_$target"
+# Rebuild only when a source or header is newer than the binary.
 rebuild=1
 if [ -x "$bin" ]; then
   rebuild=0
-  for f in "${sources[@]}" "$src"/core/rbac/*.hpp; do [ "$f" -nt "$bin" ] && rebuild=1; done
+  for f in "${sources[@]}" $(find "${deps[@]}" -name '*.hpp'); do [ "$f" -nt "$bin" ] && rebuild=1; done
 fi
 if [ "$rebuild" = 1 ]; then
   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -I"$src" "${sources[@]}" -o "$bin"
+    -DSPDLOG_FMT_EXTERNAL -I"$src" "${flags[@]}" "${sources[@]}" "${libs[@]}" -o "$bin"
 fi
 exec "$bin" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-  -print_final_stats=1 "$out/fuzz-corpus"
+  -print_final_stats=1 "$corpus"
