@@ -7,21 +7,9 @@ namespace hubd::core::plugins {
 namespace {
 
 using nlohmann::json;
-
-std::string expect_bool(const json& v) { return v.is_boolean() ? "" : "expected true or false, got " + v.dump(); }
-std::string expect_object_or_null(const json& v) {
-  return v.is_object() || v.is_null() ? "" : "expected a JSON object, got " + v.dump();
-}
-
-std::string check_auth_model(const json& v) {
-  if (v.is_string()) return v.get<std::string>().empty() ? "empty user name" : "";
-  if (!v.is_object()) return "expected an auth model object, got " + v.dump();
-  if (!v.contains("name") || !v["name"].is_string() || v["name"].get<std::string>().empty())
-    return "the auth model has no non-empty string \"name\"";
-  if (v.contains("admin") && !v["admin"].is_boolean() && !v["admin"].is_null()) return "\"admin\" must be a boolean";
-  if (v.contains("groups") && !v["groups"].is_array() && !v["groups"].is_null()) return "\"groups\" must be a list";
-  return "";
-}
+using detail::check_auth_model;
+using detail::expect_bool;
+using detail::expect_object_or_null;
 
 // Calls a sink function; nullopt when the slot is missing or the plugin returned false.
 template <class Fn>

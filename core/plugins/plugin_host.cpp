@@ -15,7 +15,6 @@ namespace hubd::core::plugins {
 namespace detail {
 namespace {
 
-constexpr size_t max_plugin_json = 4u << 20;  // results, progress events, request bodies
 thread_local bool on_pool_thread = false;
 
 std::string_view view(hubd_str s) { return s.ptr ? std::string_view(s.ptr, s.len) : std::string_view(); }
@@ -62,38 +61,11 @@ hubd_sink make_sink(std::string& out) {
 
 namespace {
 
-op_status to_op_status(hubd_status s) {
-  switch (s) {
-    case HUBD_OK: return op_status::ok;
-    case HUBD_DENIED: return op_status::denied;
-    case HUBD_FAILED: return op_status::failed;
-    case HUBD_CANCELLED: return op_status::cancelled;
-    default: return op_status::misbehaving;
-  }
-}
-
 // Runs on the completion thread: parse, validate, deliver.
 void deliver(const std::shared_ptr<op_state>& op, hubd_status status, const std::string& text) {
   if (op->timer) op->timer->cancel();
   const auto& plugin = op->inst->plugin();
-  op_result r;
-  r.status = to_op_status(status);
-  if (r.status == op_status::misbehaving) {
-    r.message = "plugin '" + plugin.name + "' completed " + op->op_name + " with unknown status " + std::to_string(status);
-  } else if (auto err = parse_plugin_json(text, r.value); !err.empty()) {
-    r.status = op_status::misbehaving;
-    r.value = nullptr;
-    r.message = "plugin '" + plugin.name + "' returned malformed JSON from " + op->op_name + ": " + err;
-  } else if (r.status == op_status::ok && op->validate) {
-    if (auto bad = op->validate(r.value); !bad.empty()) {
-      r.status = op_status::misbehaving;
-      r.message = "plugin '" + plugin.name + "' returned an invalid result from " + op->op_name + ": " + bad;
-    }
-  } else if (r.status != op_status::ok) {
-    r.message = "plugin '" + plugin.name + "' " + std::string(to_string(r.status)) + " " + op->op_name;
-    if (r.value.is_object() && r.value.contains("message") && r.value["message"].is_string())
-      r.message += ": " + r.value["message"].get<std::string>();
-  }
+  op_result r = read_completion(status, text, op->validate, plugin.name, op->op_name);
   if (r.status == op_status::misbehaving) {
     op->inst->host().misbehaving_++;
     spdlog::error("plugin-misbehaving: {} (file {})", r.message, plugin.lib->file.string());
@@ -346,21 +318,6 @@ const hubd_host the_host = {
 }  // namespace
 
 const hubd_host* host_table() { return &the_host; }
-
-std::string parse_plugin_json(std::string_view text, nlohmann::json& out) {
-  if (text.size() > max_plugin_json) return "larger than " + std::to_string(max_plugin_json) + " bytes";
-  if (text.empty()) {
-    out = nullptr;
-    return {};
-  }
-  try {
-    out = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    out = nullptr;
-    return e.what();
-  }
-  return {};
-}
 
 instance_options split_section(const nlohmann::json& section) {
   instance_options o;
@@ -638,41 +595,6 @@ void create_instance(const std::shared_ptr<host_core>& host, std::shared_ptr<con
 }  // namespace detail
 
 // ---- public ----
-
-std::string_view to_string(op_status s) {
-  switch (s) {
-    case op_status::ok: return "ok";
-    case op_status::denied: return "denied";
-    case op_status::failed: return "failed";
-    case op_status::cancelled: return "cancelled";
-    case op_status::timeout: return "timeout";
-    case op_status::misbehaving: return "misbehaving";
-  }
-  return "unknown";
-}
-
-int op_result::http_status() const {
-  if (value.is_object() && value.contains("status_code") && value["status_code"].is_number_integer()) {
-    int code = value["status_code"].get<int>();
-    if (code >= 400 && code <= 599) return code;
-  }
-  switch (status) {
-    case op_status::ok: return 200;
-    case op_status::denied: return 403;
-    case op_status::timeout: return 504;
-    default: return 500;
-  }
-}
-
-std::string op_result::user_message() const {
-  if (value.is_object() && value.contains("message") && value["message"].is_string())
-    return value["message"].get<std::string>();
-  switch (status) {
-    case op_status::denied: return "Forbidden";
-    case op_status::timeout: return "The plugin did not answer in time";
-    default: return "Internal plugin error";
-  }
-}
 
 std::optional<plugin_kind> parse_plugin_kind(std::string_view s) {
   if (s == "authenticator") return plugin_kind::authenticator;

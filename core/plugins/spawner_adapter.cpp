@@ -9,17 +9,8 @@ namespace hubd::core::plugins {
 namespace {
 using nlohmann::json;
 
-std::string check_start(const json& v) {
-  if (v.is_string() && !v.get<std::string>().empty()) return "";
-  if (v.is_object() && v.contains("url") && v["url"].is_string() && !v["url"].get<std::string>().empty()) return "";
-  return "expected {\"url\": \"http://...\"}";
-}
-std::string check_poll(const json& v) {
-  if (v.is_object() && v.contains("running") && v["running"].is_boolean()) return "";
-  if (v.is_object() && v.contains("exit_status") && (v["exit_status"].is_number_integer() || v["exit_status"].is_null()))
-    return "";
-  return "expected {\"running\": true} or {\"exit_status\": n}";
-}
+using detail::check_poll;
+using detail::check_start;
 std::string check_object(const json& v) { return v.is_object() || v.is_null() ? "" : "expected a JSON object"; }
 }  // namespace
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds one libFuzzer target with clang and runs it for a bounded time.
 #   tests/fuzz/run_fuzz.sh SOURCE_DIR BUILD_DIR [SECONDS] [TARGET]
-# TARGET is rbac (the default) or config. Longer runs: see tests/fuzz/README.md.
+# TARGET is rbac (the default), config or plugin_result. Longer runs: see tests/fuzz/README.md.
 set -euo pipefail
 src=${1:?source dir}; out=${2:?build dir}; seconds=${3:-20}; target=${4:-rbac}
 flags=(); libs=()
@@ -15,6 +15,9 @@ case "$target" in
     deps=("$src"/core/app "$src"/core/names "$src"/core/plugins)
     read -r -a flags <<<"$(pkg-config --cflags tomlplusplus libutf8proc)"
     read -r -a libs <<<"$(pkg-config --libs tomlplusplus libutf8proc)" ;;
+  plugin_result)
+    sources=("$src"/core/plugins/completion.cpp); deps=("$src"/core/plugins "$src"/plugin_api)
+    flags=(-I"$src/plugin_api") ;;
   *) echo "run_fuzz.sh: unknown target $target" >&2; exit 2 ;;
 esac
 seeds=${seeds:-"$src/tests/fuzz/corpus/$target"}; corpus=${corpus:-"$out/fuzz-corpus-$target"}

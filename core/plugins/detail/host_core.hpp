@@ -3,6 +3,7 @@
 // core uses the adapters and never includes this header.
 #include "hubd/plugin.h"
 
+#include "core/plugins/detail/completion.hpp"
 #include "core/plugins/op_result.hpp"
 #include "core/plugins/plugin_host.hpp"
 #include "core/plugins/plugin_kind.hpp"
@@ -158,7 +159,5 @@ void call_op(const std::shared_ptr<instance>& inst, std::string op_name, hubd_op
 // A host sink appending into out (bounded).
 hubd_sink make_sink(std::string& out);
 
-// Parses plugin JSON (an empty string is null) with the size limit; returns the error or "".
-std::string parse_plugin_json(std::string_view text, nlohmann::json& out);
 
 }  // namespace hubd::core::plugins::detail
