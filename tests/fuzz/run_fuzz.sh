@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds one libFuzzer target with clang and runs it for a bounded time.
 #   tests/fuzz/run_fuzz.sh SOURCE_DIR BUILD_DIR [SECONDS] [TARGET]
-# TARGET is rbac (the default), config or plugin_result. Longer runs: see tests/fuzz/README.md.
+# TARGET is rbac (the default), config, plugin_result or http. Longer runs: see tests/fuzz/README.md.
 set -euo pipefail
 src=${1:?source dir}; out=${2:?build dir}; seconds=${3:-20}; target=${4:-rbac}
 flags=(); libs=()
@@ -18,6 +18,14 @@ case "$target" in
   plugin_result)
     sources=("$src"/core/plugins/completion.cpp); deps=("$src"/core/plugins "$src"/plugin_api)
     flags=(-I"$src/plugin_api") ;;
+  http)
+    sources=()
+    for f in request cookies form next_url url_codec signed_value authorization router response responder; do
+      sources+=("$src/core/http/$f.cpp")
+    done
+    deps=("$src"/core/http)
+    read -r -a flags <<<"$(pkg-config --cflags spdlog libsodium)"
+    read -r -a libs <<<"$(pkg-config --libs spdlog libsodium) -lboost_url" ;;
   *) echo "run_fuzz.sh: unknown target $target" >&2; exit 2 ;;
 esac
 seeds=${seeds:-"$src/tests/fuzz/corpus/$target"}; corpus=${corpus:-"$out/fuzz-corpus-$target"}
