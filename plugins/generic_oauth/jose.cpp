@@ -135,7 +135,7 @@ std::int64_t clamp_seconds(const json& number) {
   return static_cast<std::int64_t>(std::clamp(d, -limit, limit));
 }
 
-id_token_result verify_jws(std::string_view token, const json& jwks) {
+id_token_result verify_jws(std::string_view token, const key_set& keys) {
   auto dot1 = token.find('.');
   auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
@@ -164,16 +164,15 @@ id_token_result verify_jws(std::string_view token, const json& jwks) {
   }
   std::string_view input = token.substr(0, dot2);
   bool candidate = false;
-  const json& keys = jwks.is_object() && jwks.contains("keys") && jwks["keys"].is_array() ? jwks["keys"] : json::array();
-  for (const auto& jwk : keys) {
+  for (const auto& m : keys.members()) {
+    const json& jwk = m.jwk;
     if (!jwk.is_object() || jwk.value("kty", "") != want_kty) continue;
     if (kid && jwk.value("kid", "") != *kid) continue;
     if (jwk.contains("use") && jwk["use"] != "sig") continue;
     if (jwk.contains("alg") && jwk["alg"] != alg) continue;
-    auto key = key_of(jwk);
-    if (!key) continue;
+    if (!m.key) continue;
     candidate = true;
-    if (verify_with(key.get(), input, signature)) {
+    if (verify_with(m.key.get(), input, signature)) {
       id_token_result r;
       r.claims = std::move(payload);
       return r;
@@ -185,8 +184,32 @@ id_token_result verify_jws(std::string_view token, const json& jwks) {
   return failure(jws_error::bad_signature, "the id_token's signature does not verify");
 }
 
+key_set::key_set(const json& jwks) {
+  if (!jwks.is_object()) return;
+  auto it = jwks.find("keys");
+  if (it == jwks.end() || !it->is_array()) return;
+  members_.reserve(it->size());
+  for (const auto& jwk : *it) {
+    member m{jwk, nullptr};
+    // A member whose kty or crv is not a string is never usable; verification skips it.
+    if (jwk.is_object()) {
+      try {
+        m.key = std::shared_ptr<evp_pkey_st>(key_of(jwk).release(), pkey_free{});
+      } catch (const json::exception&) {
+      }
+    }
+    members_.push_back(std::move(m));
+  }
+}
+
+id_token_result verify_jws(std::string_view token, const json& jwks) { return verify_jws(token, key_set(jwks)); }
+
 id_token_result verify_id_token(std::string_view token, const json& jwks, const id_token_expectations& expect) {
-  auto r = verify_jws(token, jwks);
+  return verify_id_token(token, key_set(jwks), expect);
+}
+
+id_token_result verify_id_token(std::string_view token, const key_set& keys, const id_token_expectations& expect) {
+  auto r = verify_jws(token, keys);
   if (!r.ok()) return r;
   const json& c = r.claims;
   if (c.value("iss", json()) != json(expect.issuer))

@@ -5,9 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY, kept out of this header
 
 namespace generic_oauth {
 
@@ -39,10 +43,29 @@ struct id_token_result {
 // (1e300, a fraction) cannot overflow a conversion.
 std::int64_t clamp_seconds(const nlohmann::json& number);
 
-// Verifies the signature against jwks ({"keys": [...]}) and the claims against expect.
+// A JWKS with each member's OpenSSL key imported once: importing an RSA key costs about as much as
+// checking a signature with it, and the provider keeps one set for all logins until it refetches.
+// Immutable once built, so threads share it; EVP_PKEY allows concurrent verification.
+class key_set {
+public:
+  struct member {
+    nlohmann::json jwk;                // matched against the token's header at each verification
+    std::shared_ptr<evp_pkey_st> key;  // null: not a usable RSA (2048 bits or more) or P-256 key
+  };
+  key_set() = default;
+  explicit key_set(const nlohmann::json& jwks);  // {"keys": [...]}; anything else is an empty set
+  const std::vector<member>& members() const { return members_; }
+
+private:
+  std::vector<member> members_;
+};
+
+// Verifies the signature against keys and the claims against expect.
+id_token_result verify_id_token(std::string_view token, const key_set& keys, const id_token_expectations& expect);
 id_token_result verify_id_token(std::string_view token, const nlohmann::json& jwks, const id_token_expectations& expect);
 
 // The signature alone (no claims): the JOSE header and payload when it verifies.
+id_token_result verify_jws(std::string_view token, const key_set& keys);
 id_token_result verify_jws(std::string_view token, const nlohmann::json& jwks);
 
 }  // namespace generic_oauth

@@ -113,21 +113,21 @@ std::optional<endpoints> provider::get_endpoints(const budget& b, std::string& w
   return discovered_;
 }
 
-std::optional<json> provider::fetch_jwks(const std::string& uri, const budget& b, std::string& why) {
+std::shared_ptr<const key_set> provider::fetch_jwks(const std::string& uri, const budget& b, std::string& why) {
   http_request req;
   req.url = uri;
   req.headers = {"Accept: application/json"};
   auto r = fetch(req, b).response;
   if (!r.ok()) {
     why = "fetching the JWKS at " + uri + " failed: " + describe_answer(r);
-    return std::nullopt;
+    return nullptr;
   }
   json doc = json::parse(r.body, nullptr, false);
   if (!doc.is_object() || !doc.contains("keys") || !doc["keys"].is_array()) {
     why = "the JWKS at " + uri + " is not a JSON key set";
-    return std::nullopt;
+    return nullptr;
   }
-  return doc;
+  return std::make_shared<const key_set>(doc);
 }
 
 id_token_result provider::verify_id_token(const std::string& jwks_uri, const std::string& token,
@@ -137,21 +137,19 @@ id_token_result provider::verify_id_token(const std::string& jwks_uri, const std
     std::lock_guard lock(mutex_);
     if (discovered_ && !discovered_->issuer.empty()) expect.issuer = discovered_->issuer;
   }
-  json keys;
+  std::shared_ptr<const key_set> keys;
   {
     std::lock_guard lock(mutex_);
-    if (have_jwks_) keys = jwks_;
-  }
-  if (keys.is_null()) {
-    std::string why;
-    auto fetched = fetch_jwks(jwks_uri, b, why);
-    if (!fetched) return id_token_result{jws_error::unknown_kid, why, {}};
-    std::lock_guard lock(mutex_);
-    jwks_ = *fetched;
-    have_jwks_ = true;
     keys = jwks_;
   }
-  auto r = generic_oauth::verify_id_token(token, keys, expect);
+  if (!keys) {
+    std::string why;
+    keys = fetch_jwks(jwks_uri, b, why);
+    if (!keys) return id_token_result{jws_error::unknown_kid, why, {}};
+    std::lock_guard lock(mutex_);
+    jwks_ = keys;
+  }
+  auto r = generic_oauth::verify_id_token(token, *keys, expect);
   if (r.error != jws_error::unknown_kid) return r;
 
   // An unknown kid usually means the provider rotated its keys: fetch the set again, within limits,
@@ -178,8 +176,7 @@ id_token_result provider::verify_id_token(const std::string& jwks_uri, const std
   log_(HUBD_LOG_INFO, "oauth: fetched the provider's JWKS again (an id_token named a key it did not have)");
   {
     std::lock_guard lock(mutex_);
-    jwks_ = *fetched;
-    have_jwks_ = true;
+    jwks_ = fetched;
   }
   expect.now = unix_now();
   return generic_oauth::verify_id_token(token, *fetched, expect);

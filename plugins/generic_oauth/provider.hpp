@@ -68,14 +68,13 @@ public:
   const settings& config() const { return settings_; }
 
 private:
-  std::optional<nlohmann::json> fetch_jwks(const std::string& uri, const budget& b, std::string& why);
+  std::shared_ptr<const key_set> fetch_jwks(const std::string& uri, const budget& b, std::string& why);
 
   const settings& settings_;
   log_fn log_;
   std::mutex mutex_;
   std::optional<endpoints> discovered_;
-  nlohmann::json jwks_;
-  bool have_jwks_ = false;
+  std::shared_ptr<const key_set> jwks_;  // null until first fetched; replaced whole on a refetch
   std::map<std::string, std::chrono::steady_clock::time_point> missed_kids_;
   std::deque<std::chrono::steady_clock::time_point> refetches_;
 };

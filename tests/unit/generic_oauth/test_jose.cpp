@@ -5,6 +5,9 @@
 #include <catch2/catch.hpp>
 #include <openssl/hmac.h>
 
+#include <atomic>
+#include <thread>
+
 using generic_oauth::jws_error;
 using generic_oauth::verify_id_token;
 using nlohmann::json;
@@ -133,4 +136,32 @@ TEST_CASE("absurd numeric claims neither overflow nor pass", "[generic_oauth][jo
   auto r = verify_id_token(test_keys::sign(rsa(), claims({{"exp", 1e300}, {"iat", -1e300}})), jwks(), expect());
   CHECK(r.ok());  // far future, far past: valid, and no undefined conversion on the way
   CHECK(verify_id_token(test_keys::sign(rsa(), claims({{"exp", -1e300}})), jwks(), expect()).error == jws_error::bad_claims);
+}
+
+TEST_CASE("a key set imported once verifies every login's token, from several threads", "[generic_oauth][jose]") {
+  json with_junk = jwks();
+  // A member whose crv is not a string is unusable, not an exception; the others still work.
+  with_junk["keys"].push_back(json{{"kty", "EC"}, {"kid", "junk"}, {"crv", 7}, {"x", "AA"}, {"y", "AA"}});
+  const generic_oauth::key_set keys(with_junk);
+  REQUIRE(keys.members().size() == 3);
+  CHECK(keys.members()[2].key == nullptr);
+  auto token = test_keys::sign(rsa(), claims());
+  auto forged = token;
+  forged[forged.size() / 2] = forged[forged.size() / 2] == 'A' ? 'B' : 'A';
+  std::atomic<int> good{0}, refused{0};
+  auto worker = [&] {
+    for (int i = 0; i < 50; ++i) {
+      if (verify_id_token(token, keys, expect()).ok()) ++good;
+      if (!verify_id_token(forged, keys, expect()).ok()) ++refused;
+    }
+  };
+  std::thread a(worker), b(worker);
+  a.join();
+  b.join();
+  CHECK(good == 100);
+  CHECK(refused == 100);
+  CHECK(verify_id_token(test_keys::sign(ec(), claims()), keys, expect()).ok());
+  auto other = test_keys::make_rsa("rsa-1");  // the same kid, another key: the cached key decides
+  CHECK(verify_id_token(test_keys::sign(other, claims()), keys, expect()).error == jws_error::bad_signature);
+  CHECK(verify_id_token(test_keys::sign(rsa(), claims({{"nonce", "other"}})), keys, expect()).error == jws_error::bad_claims);
 }
