@@ -197,10 +197,10 @@ void post_token(api_context& ctx, const http::request_ptr& req, const principal&
   std::string attempted = auth_data.is_object() && auth_data.value("username", nlohmann::json()).is_string()
                               ? auth_data["username"].get<std::string>()
                               : std::string();
-  auto address = session::login_address(req->remote_addr, req->header("x-forwarded-for").value_or(""));
+  auto address = session::login_address(*req);
   auto& throttle = ctx.sessions.throttle();
   if (auto wait = throttle.retry_after(attempted, address); wait.count() > 0) {
-    auto r = http::error_response(429, "Too many failed logins. Try again in " + std::to_string(wait.count()) + " s.");
+    auto r = http::error_response(429, session::throttled_message(wait));
     r.add_header("Retry-After", std::to_string(wait.count()));
     return answer(res, std::move(r));
   }

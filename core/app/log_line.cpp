@@ -73,7 +73,7 @@ void log_line_formatter::format(const spdlog::details::log_msg& msg, spdlog::mem
   if (is_log_safe(payload, max_bytes_)) return inner_.format(msg, dest);
   thread_local std::string safe;
   safe.clear();
-  append_log_safe(std::string_view(msg.payload.data(), msg.payload.size()), max_bytes_, safe);
+  append_log_safe(payload, max_bytes_, safe);
   spdlog::details::log_msg copy = msg;
   copy.payload = spdlog::string_view_t(safe.data(), safe.size());
   inner_.format(copy, dest);

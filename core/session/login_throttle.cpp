@@ -48,8 +48,7 @@ std::chrono::seconds login_throttle::retry_after(std::string_view name, std::str
     auto it = counters_.find(k);
     if (it != counters_.end() && it->second.blocked_until > now) wait = std::max(wait, it->second.blocked_until - now);
   }
-  auto whole = std::chrono::ceil<std::chrono::seconds>(wait);
-  return whole;
+  return std::chrono::ceil<std::chrono::seconds>(wait);
 }
 
 void login_throttle::count(std::string k, int limit, clock::time_point now) {
@@ -111,6 +110,15 @@ std::string login_address(std::string_view peer, std::string_view forwarded_for)
   while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
   while (!last.empty() && last.back() == ' ') last.remove_suffix(1);
   return last.empty() ? std::string(peer) : std::string(last);
+}
+
+std::string login_address(const http::request& req) {
+  return login_address(req.remote_addr, req.header("x-forwarded-for").value_or(""));
+}
+
+std::string throttled_message(std::chrono::seconds wait) {
+  return "Too many failed logins. Try again in " + std::to_string(wait.count()) +
+         (wait.count() == 1 ? " second." : " seconds.");
 }
 
 }  // namespace hubd::core::session

@@ -8,6 +8,8 @@
 // A person is only ever kept out for the current backoff, never longer than the maximum; attempts
 // refused while waiting are not counted, and a successful login clears its name's counters.
 // Counters are forgotten after a quiet period. Pure: the clock is injected, no I/O.
+#include "core/http/request.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -56,5 +58,9 @@ private:
 // The address a login comes from: the peer, or, when the peer is on loopback (the proxy hubd runs
 // beside it, configurable-http-proxy), the last address of X-Forwarded-For that proxy appended.
 std::string login_address(std::string_view peer, std::string_view forwarded_for);
+std::string login_address(const http::request& req);
+
+// What a throttled login is told, on the login page and in the API's JSON alike.
+std::string throttled_message(std::chrono::seconds wait);
 
 }  // namespace hubd::core::session

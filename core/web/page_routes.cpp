@@ -42,9 +42,6 @@ std::string server_state(const model::server& s) {
 
 constexpr std::string_view login_expired_notice = "Your login has expired. Please log in again.";
 
-std::string throttled_message(std::chrono::seconds wait) {
-  return "Too many failed logins. Try again in " + std::to_string(wait.count()) + (wait.count() == 1 ? " second." : " seconds.");
-}
 
 nlohmann::json login_data(const web_context& ctx, std::string_view next, std::string_view username,
                           std::string_view error) {
@@ -110,12 +107,12 @@ void login_post(web_context& ctx, const request_ptr& req, responder res) {
   if (!data.contains("password")) data["password"] = "";
   auto next = safe_next(ctx, *req, form_value(*form, "next"));
   if (next.empty()) next = safe_next(ctx, *req, req->query_arg("next").value_or(""));
-  auto address = session::login_address(req->remote_addr, req->header("x-forwarded-for").value_or(""));
+  auto address = session::login_address(*req);
   auto& throttle = ctx.sessions.throttle();
   if (auto wait = throttle.retry_after(username, address); wait.count() > 0) {
     spdlog::warn("login: throttled a login as {} from {} for {} s after failed logins", loggable_name(username),
                  address, wait.count());
-    auto page = render_page(ctx, *req, std::nullopt, "login", login_data(ctx, next, username, throttled_message(wait)), 429);
+    auto page = render_page(ctx, *req, std::nullopt, "login", login_data(ctx, next, username, session::throttled_message(wait)), 429);
     page.add_header("Retry-After", std::to_string(wait.count()));
     return void(res(std::move(page)));
   }
